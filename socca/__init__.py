@@ -1,0 +1,18 @@
+"""socca: Source Characterization using a Composable Analysis.
+
+Fit parametric models of astronomical sources (Sérsic galaxies, point sources,
+cluster profiles, backgrounds, ...) to FITS images and obtain Bayesian
+posteriors. The forward model is written in JAX: compiled, batched with
+``vmap`` and differentiable.
+"""
+
+import jax
+
+# Positions are world coordinates in degrees: single precision cannot resolve
+# sub-pixel offsets at RA ~ 100 deg, so double precision is required.
+jax.config.update("jax_enable_x64", True)
+
+from socca import data, models, noise, priors  # noqa: E402
+
+__all__ = ["data", "models", "noise", "priors"]
+__version__ = "0.1.0"
