@@ -57,7 +57,9 @@ def as_float_array(data, what: str = "array") -> np.ndarray:
 
 def read_array(source, idx: int = 0, what: str = "array") -> tuple[np.ndarray, fits.Header | None]:
     """Return ``(float64 array, header or None)`` for a path, HDU, HDUList or array."""
-    if isinstance(source, np.ndarray | list | tuple) or np.isscalar(source):
+    # An HDUList is a list: test for it before treating lists as arrays.
+    is_array = isinstance(source, np.ndarray | list | tuple | float | int | np.number)
+    if is_array and not isinstance(source, fits.HDUList):
         return as_float_array(source, what), None
     hdu = read_hdu(source, idx=idx, what=what)
     return as_float_array(hdu.data, what), hdu.header

@@ -1,0 +1,144 @@
+"""Composite models: a sum of components."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from socca import priors
+from socca.models.component import Component, format_component
+from socca.models.parameters import ParameterMap, label
+from socca.models.render import build_render
+
+
+class Model:
+    """A sum of components fitted together.
+
+    Parameters
+    ----------
+    components : sequence of Component, optional
+        Components to add right away (see :meth:`addcomponent`).
+    """
+
+    def __init__(self, components=None):
+        self.components: list[Component] = []
+        for comp in components or ():
+            self.addcomponent(comp)
+
+    def addcomponent(self, comp, positive=None):
+        """Add a component.
+
+        Parameters
+        ----------
+        comp : Component
+            The component; every parameter must have a value, prior or tie.
+        positive : bool or None
+            If given, sets ``comp.positive`` (reject samples with negative pixels).
+        """
+        if not isinstance(comp, Component):
+            raise TypeError(f"addcomponent expects a socca component, got {type(comp).__name__}")
+        if any(c is comp or c.id == comp.id for c in self.components):
+            raise ValueError(f"component {comp.id} is already in the model")
+        missing = [n for n, e in comp.parameter_entries().items() if e.value is None]
+        if missing:
+            raise ValueError(
+                f"{comp.id} ({type(comp).__name__}): parameter(s) {', '.join(missing)} are None; "
+                f"assign a number, a prior or a tie before adding the component"
+            )
+        if positive is not None:
+            comp.positive = positive
+        self.components.append(comp)
+
+    # -- parameters ---------------------------------------------------------
+    def parameter_map(self) -> ParameterMap:
+        """Labels, priors and resolution rules of the current model."""
+        return ParameterMap(self.components)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Labels ``<id>_<param>`` of the free parameters, in vector order."""
+        return self.parameter_map().labels
+
+    def parameters(self, freeonly=False):
+        """Print every component's parameters.
+
+        Parameters
+        ----------
+        freeonly : bool
+            Show only the free parameters (those with a prior).
+        """
+        blocks = []
+        for comp in self.components:
+            if freeonly:
+                blocks.append(_format_free(comp))
+            else:
+                blocks.append(format_component(comp))
+        title = "Model parameters" if not freeonly else "Free parameters"
+        print("\n".join([title, "=" * 40, ""] + [b + "\n" for b in blocks if b]).rstrip())
+
+    # -- rendering ------------------------------------------------------------
+    def getmodel(self, img, params, doresp=False, doexp=False, component=None):
+        """Render the model for a free-parameter vector.
+
+        Parameters
+        ----------
+        img : socca.data.Image
+            Image providing the grid, PSF, response and exposure.
+        params : array-like
+            Free parameters, in the order of :attr:`labels`.
+        doresp, doexp : bool
+            Apply the response (before convolution) and the exposure.
+        component : None, int, str, Component or list of them
+            Render only these components.
+
+        Returns
+        -------
+        raw, smoothed, background, negative : numpy.ndarray
+            Unconvolved sources; convolved sources plus background; background;
+            pixels where a positivity-constrained component is negative.
+        """
+        render, pmap = build_render(
+            self.components, img, doresp=doresp, doexp=doexp, include=component
+        )
+        theta = jnp.asarray(params, dtype=float).reshape(-1)
+        if theta.shape != (len(pmap.labels),):
+            raise ValueError(
+                f"params has {theta.size} values but the model has {len(pmap.labels)} free "
+                f"parameters: {', '.join(pmap.labels) or 'none'}"
+            )
+        maps = render(theta)
+        return (
+            np.asarray(maps.raw),
+            np.asarray(maps.smoothed + maps.background),
+            np.asarray(maps.background),
+            np.asarray(maps.negative),
+        )
+
+    def getmap(self, img, convolve=False, addbackground=False):
+        """Render the model when every parameter is fixed (or tied to fixed ones).
+
+        Parameters
+        ----------
+        img : socca.data.Image
+            Image providing the grid and PSF.
+        convolve : bool
+            Return the PSF-convolved sources instead of the raw ones.
+        addbackground : bool
+            Add the background components.
+        """
+        free = self.parameter_map().labels
+        if free:
+            raise ValueError(
+                f"getmap needs every parameter to be a number; free parameter(s): {', '.join(free)}"
+            )
+        raw, smoothed_bkg, background, _ = self.getmodel(img, [])
+        image = smoothed_bkg - background if convolve else raw
+        return image + background if addbackground else image
+
+
+def _format_free(comp) -> str:
+    lines = []
+    for name, entry in comp.parameter_entries().items():
+        if priors.is_free(entry.value):
+            lines.append(f"{label(comp, name):<20} : {priors.describe(entry.value)}")
+    return "\n".join(lines)

@@ -1,0 +1,168 @@
+"""Compile a list of components and an image into one pure render function.
+
+``build_render`` returns ``render(theta) -> Maps``, a pure function of the
+free-parameter vector that can be jitted, vmapped and differentiated. All
+static work (grids, PSF transform, which components exist, fixed values) is
+done here, once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from socca.models.convolve import FourierConvolver
+from socca.models.parameters import ParameterMap
+
+
+class Maps(NamedTuple):
+    """Images produced by one render call (all of the image's shape)."""
+
+    raw: object  # sources before PSF convolution, no background
+    smoothed: object  # sources after PSF convolution, no background
+    background: object  # background components
+    negative: object  # True where a positivity-constrained component is negative
+
+
+class RenderGrid:
+    """The image geometry as JAX constants, as read by the components' ``image`` methods."""
+
+    def __init__(self, grid, shape):
+        self.xi = jnp.asarray(grid.xi)
+        self.eta = jnp.asarray(grid.eta)
+        ny, nx = shape
+        centre_xi, centre_eta = np.mean(grid.xi, axis=0), np.mean(grid.eta, axis=0)
+        mid = ((ny - 1) // 2, (nx - 1) // 2)
+        # pixel-centre offsets from the image centre, used by backgrounds
+        self.xi_centre = jnp.asarray(centre_xi - centre_xi[mid])
+        self.eta_centre = jnp.asarray(centre_eta - centre_eta[mid])
+        self.rows = jnp.arange(ny, dtype=float)
+        self.columns = jnp.arange(nx, dtype=float)
+        self.project = grid.project
+        self.pixel_of = grid.pixel_of
+
+    def centre(self, ra, dec):
+        """Tangent-plane position of ``(ra, dec)`` and the angle of local north there.
+
+        The angle (radians, from the +eta axis toward +xi) corrects position
+        angles for meridian convergence away from the tangent point.
+        """
+        dec = jnp.asarray(dec, dtype=float)
+        (xi, eta), (dxi, deta) = jax.jvp(
+            lambda d: self.project(ra, d), (dec,), (jnp.ones_like(dec),)
+        )
+        return xi, eta, jnp.arctan2(dxi, deta)
+
+
+def select_components(components, which):
+    """Resolve ``which`` (None, index, id, component, or a list of them) to components."""
+    if which is None:
+        return list(components)
+    items = which if isinstance(which, list | tuple) else [which]
+    chosen = []
+    for item in items:
+        chosen.append(_find(components, item))
+    return chosen
+
+
+def _find(components, item):
+    ids = [c.id for c in components]
+    if isinstance(item, bool):
+        raise TypeError(f"component: expected an index, id or component, got {item!r}")
+    if isinstance(item, int | np.integer):
+        if not -len(components) <= item < len(components):
+            raise IndexError(f"component index {item} out of range for {len(components)} components")
+        return components[item]
+    if isinstance(item, str):
+        if item not in ids:
+            raise ValueError(f"component {item!r} is not in the model; ids are {', '.join(ids)}")
+        return components[ids.index(item)]
+    if any(item is c for c in components):
+        return item
+    raise ValueError(f"component {item!r} is not part of the model (ids: {', '.join(ids)})")
+
+
+def build_render(components, img, *, doresp=True, doexp=True, include=None):
+    """Compile ``components`` on ``img`` into ``render(theta) -> Maps``.
+
+    Parameters
+    ----------
+    components : sequence of Component
+        Every component of the model (ties may refer to any of them).
+    img : socca.data.Image
+        Provides the grid, PSF, response and exposure.
+    doresp : bool
+        Multiply sources by the response map (before convolution).
+    doexp : bool
+        Multiply every output by the exposure map.
+    include : None or selection
+        Render only these components (see :func:`select_components`).
+
+    Returns
+    -------
+    render : callable
+        Pure function of the free-parameter vector.
+    pmap : ParameterMap
+        Labels, priors and units of the free parameters.
+    """
+    pmap = ParameterMap(components)
+    chosen = select_components(list(components), include)
+    grid = RenderGrid(img.grid, img.shape)
+    convolver = FourierConvolver(img.psf) if img.psf is not None else None
+    response = jnp.asarray(img.response) if doresp else None
+    exposure = jnp.asarray(img.exposure) if doexp else None
+    extended = [c for c in chosen if c.kind == "extended"]
+    points = [c for c in chosen if c.kind == "point"]
+    backgrounds = [c for c in chosen if c.kind == "background"]
+    zeros = jnp.zeros(img.shape)
+
+    def render(theta):
+        values = pmap.resolve(theta)
+        negative = jnp.zeros(img.shape, dtype=bool)
+        ext = zeros
+        for comp in extended:
+            part = comp.image(pmap.component_values(comp, values), grid)
+            ext = ext + part
+            if comp.positive:
+                negative = negative | (part < 0)
+        raw, spectrum, direct = ext, None, (ext if response is None else ext * response)
+        if convolver is not None and (extended or points):
+            spectrum = convolver.transform(direct) if extended else 0.0
+            direct = zeros
+        for comp in points:
+            cvals = pmap.component_values(comp, values)
+            part = comp.image(cvals, grid)
+            raw = raw + part
+            if comp.positive:
+                negative = negative | (part < 0)
+            flux = cvals["Ic"] if response is None else cvals["Ic"] * _at(response, comp, cvals, grid)
+            if spectrum is None:
+                direct = direct + (part if response is None else part * response)
+            else:
+                x0, y0 = comp.pixel_position(cvals, grid)
+                inside = convolver.covers(x0, y0)
+                spectrum = spectrum + jnp.where(inside, flux, 0.0) * convolver.shift(x0, y0)
+        smoothed = direct if spectrum is None else convolver.finish(spectrum)
+        if response is not None:
+            raw = raw * response
+        background = zeros
+        for comp in backgrounds:
+            background = background + comp.image(pmap.component_values(comp, values), grid)
+        if exposure is not None:
+            raw, smoothed, background = raw * exposure, smoothed * exposure, background * exposure
+        return Maps(raw, smoothed, background, negative)
+
+    return render, pmap
+
+
+def _at(image, point, values, grid):
+    """Bilinear interpolation of ``image`` at a point source's position (clamped to the image)."""
+    x0, y0 = point.pixel_position(values, grid)
+    x0 = jnp.clip(x0, 0.0, grid.columns[-1])
+    y0 = jnp.clip(y0, 0.0, grid.rows[-1])
+    wx = jnp.maximum(0.0, 1.0 - jnp.abs(grid.columns - x0))
+    wy = jnp.maximum(0.0, 1.0 - jnp.abs(grid.rows - y0))
+    return wy @ image @ wx

@@ -1,0 +1,56 @@
+"""Common interface of the noise models."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+import jax
+
+
+class Noise(abc.ABC):
+    """Abstract noise model.
+
+    A noise model is attached to an image with :meth:`bind`, which precomputes
+    everything the likelihood needs, and then hands out a pure JAX
+    log-likelihood with :meth:`loglike_fn`.
+    """
+
+    _bound: bool = False
+
+    @abc.abstractmethod
+    def bind(self, img) -> None:
+        """Precompute the likelihood ingredients for ``img``.
+
+        Parameters
+        ----------
+        img : Image-like
+            Object with ``data`` (float64 array), ``mask`` (bool array, True
+            where the pixel is used) and ``shape``. The mask may be shrunk in
+            place for pixels the noise model cannot use.
+
+        Notes
+        -----
+        Called again whenever the image data or mask change, so it must be
+        idempotent.
+        """
+
+    @abc.abstractmethod
+    def loglike_fn(self) -> Callable[[jax.Array], jax.Array]:
+        """Return ``f(model) -> scalar`` normalised log-likelihood.
+
+        Returns
+        -------
+        callable
+            Pure JAX function of a model image (shape ``img.shape``, data
+            units), safe under ``jax.jit``, ``jax.vmap`` and ``jax.grad``.
+        """
+
+    def _check_bound(self) -> None:
+        """Raise ``RuntimeError`` if :meth:`bind` was never called."""
+        if not self._bound:
+            name = type(self).__name__
+            raise RuntimeError(
+                f"{name} noise is not bound to an image: call {name}.bind(img) "
+                "(done by Image when the noise is attached) before loglike_fn()"
+            )
