@@ -6,9 +6,15 @@ from socca.models.component import DEG_PER_ARCSEC, Component, Param, is_static_z
 
 # (parameter, power of x, power of y) of the cubic polynomial beyond a0
 TERMS = (
-    ("a1x", 1, 0), ("a1y", 0, 1),
-    ("a2xx", 2, 0), ("a2xy", 1, 1), ("a2yy", 0, 2),
-    ("a3xxx", 3, 0), ("a3xxy", 2, 1), ("a3xyy", 1, 2), ("a3yyy", 0, 3),
+    ("a1x", 1, 0),
+    ("a1y", 0, 1),
+    ("a2xx", 2, 0),
+    ("a2xy", 1, 1),
+    ("a2yy", 0, 2),
+    ("a3xxx", 3, 0),
+    ("a3xxy", 2, 1),
+    ("a3xyy", 1, 2),
+    ("a3yyy", 0, 3),
 )
 
 

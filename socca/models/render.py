@@ -74,7 +74,9 @@ def _find(components, item):
         raise TypeError(f"component: expected an index, id or component, got {item!r}")
     if isinstance(item, int | np.integer):
         if not -len(components) <= item < len(components):
-            raise IndexError(f"component index {item} out of range for {len(components)} components")
+            raise IndexError(
+                f"component index {item} out of range for {len(components)} components"
+            )
         return components[item]
     if isinstance(item, str):
         if item not in ids:
@@ -138,7 +140,9 @@ def build_render(components, img, *, doresp=True, doexp=True, include=None):
             raw = raw + part
             if comp.positive:
                 negative = negative | (part < 0)
-            flux = cvals["Ic"] if response is None else cvals["Ic"] * _at(response, comp, cvals, grid)
+            flux = (
+                cvals["Ic"] if response is None else cvals["Ic"] * _at(response, comp, cvals, grid)
+            )
             if spectrum is None:
                 direct = direct + (part if response is None else part * response)
             else:

@@ -69,6 +69,8 @@ def test_parameters_prints_units_values_and_descriptions(capsys):
     s.parameters()
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{s.id} (Sersic)"
-    assert re.search(r"^re\s+: Uniform\(low=0\.0001, high=0\.0002\)\s+\[deg\]\s+Effective", out, re.M)
+    assert re.search(
+        r"^re\s+: Uniform\(low=0\.0001, high=0\.0002\)\s+\[deg\]\s+Effective", out, re.M
+    )
     assert re.search(r"^Ie\s+: 1\.0000E\+00", out, re.M)
     assert re.search(r"^xc\s+: None", out, re.M)

@@ -16,7 +16,9 @@ from tests.conftest import ARCSEC, gaussian_psf, make_hdu
 
 @pytest.fixture
 def image():
-    return Image(make_hdu((48, 56)), noise=Normal(sigma=1.0), addpsf=dict(img=gaussian_psf(13, 1.5)))
+    return Image(
+        make_hdu((48, 56)), noise=Normal(sigma=1.0), addpsf=dict(img=gaussian_psf(13, 1.5))
+    )
 
 
 def centre(img, row=24, col=28):
@@ -26,13 +28,20 @@ def centre(img, row=24, col=28):
 def quickstart_model(img):
     """Point source + Sérsic bound to it, the guide's quickstart shape."""
     ra, dec = centre(img)
-    point = Point(xc=priors.uniform(ra - 3 * ARCSEC, ra + 3 * ARCSEC),
-                  yc=priors.uniform(dec - 3 * ARCSEC, dec + 3 * ARCSEC),
-                  Ic=priors.loguniform(0.1, 100.0))
-    galaxy = Sersic(xc=priors.boundto(point, "xc"), yc=priors.boundto(point, "yc"),
-                    theta=priors.uniform(0.0, np.pi), e=priors.uniform(0.0, 0.9),
-                    re=priors.loguniform(1 * ARCSEC, 20 * ARCSEC), Ie=priors.loguniform(0.01, 10.0),
-                    ns=1.0)
+    point = Point(
+        xc=priors.uniform(ra - 3 * ARCSEC, ra + 3 * ARCSEC),
+        yc=priors.uniform(dec - 3 * ARCSEC, dec + 3 * ARCSEC),
+        Ic=priors.loguniform(0.1, 100.0),
+    )
+    galaxy = Sersic(
+        xc=priors.boundto(point, "xc"),
+        yc=priors.boundto(point, "yc"),
+        theta=priors.uniform(0.0, np.pi),
+        e=priors.uniform(0.0, 0.9),
+        re=priors.loguniform(1 * ARCSEC, 20 * ARCSEC),
+        Ie=priors.loguniform(0.01, 10.0),
+        ns=1.0,
+    )
     mod = Model()
     mod.addcomponent(point)
     mod.addcomponent(galaxy)
@@ -42,8 +51,13 @@ def quickstart_model(img):
 def test_labels_follow_component_ids(image):
     mod, point, galaxy = quickstart_model(image)
     assert mod.labels == (
-        f"{point.id}_xc", f"{point.id}_yc", f"{point.id}_Ic",
-        f"{galaxy.id}_theta", f"{galaxy.id}_e", f"{galaxy.id}_re", f"{galaxy.id}_Ie",
+        f"{point.id}_xc",
+        f"{point.id}_yc",
+        f"{point.id}_Ic",
+        f"{galaxy.id}_theta",
+        f"{galaxy.id}_e",
+        f"{galaxy.id}_re",
+        f"{galaxy.id}_Ie",
     )
 
 
@@ -69,15 +83,18 @@ def test_functional_prior_is_evaluated_inside_getmodel(image):
     mod = Model([small, big])
     raw, *_ = mod.getmodel(image, [2 * ARCSEC, 3.0])
     expected = Gaussian(xc=ra, yc=dec, rs=2 * ARCSEC, Is=1.0).getmap(image) + Gaussian(
-        xc=ra, yc=dec, rs=6 * ARCSEC, Is=0.5).getmap(image)
+        xc=ra, yc=dec, rs=6 * ARCSEC, Is=0.5
+    ).getmap(image)
     np.testing.assert_allclose(raw, expected, rtol=1e-12)
 
 
 def test_composite_equals_sum_of_components_and_background_is_not_convolved(image):
     ra, dec = centre(image)
-    comps = [Sersic(xc=ra, yc=dec, re=4 * ARCSEC, Ie=1.0, ns=2.0),
-             Point(xc=ra + 2 * ARCSEC, yc=dec, Ic=3.0),
-             Background(a0=0.2, a1x=0.01)]
+    comps = [
+        Sersic(xc=ra, yc=dec, re=4 * ARCSEC, Ie=1.0, ns=2.0),
+        Point(xc=ra + 2 * ARCSEC, yc=dec, Ic=3.0),
+        Background(a0=0.2, a1x=0.01),
+    ]
     mod = Model(comps)
     for convolve in (False, True):
         total = mod.getmap(image, convolve=convolve, addbackground=True)
@@ -105,8 +122,13 @@ def test_response_and_exposure(image):
     ra, dec = centre(image)
     resp = np.linspace(0.5, 1.5, image.shape[1])[None, :] * np.ones(image.shape)
     expo = np.full(image.shape, 3.0)
-    img = Image(make_hdu(image.shape), noise=Normal(sigma=1.0), response=resp, exposure=expo,
-                addpsf=dict(img=gaussian_psf(13, 1.5)))
+    img = Image(
+        make_hdu(image.shape),
+        noise=Normal(sigma=1.0),
+        response=resp,
+        exposure=expo,
+        addpsf=dict(img=gaussian_psf(13, 1.5)),
+    )
     gal = Gaussian(xc=ra, yc=dec, rs=3 * ARCSEC, Is=1.0)
     mod = Model([gal, Background(a0=0.1)])
     raw, smoothed_bkg, bkg, _ = mod.getmodel(img, [], doresp=True, doexp=True)
@@ -133,8 +155,9 @@ def test_vmap_equals_single_calls_and_grad_matches_finite_differences(image):
     render, pmap = build_render(mod.components, image)
     rng = np.random.default_rng(3)
     u = rng.uniform(size=(64, len(pmap.labels)))
-    thetas = jnp.stack([jnp.array([pmap.free[k].icdf(ui[i]) for i, k in enumerate(pmap.labels)])
-                        for ui in u])
+    thetas = jnp.stack(
+        [jnp.array([pmap.free[k].icdf(ui[i]) for i, k in enumerate(pmap.labels)]) for ui in u]
+    )
     batch = jax.jit(jax.vmap(lambda t: render(t).smoothed))(thetas)
     single = jax.jit(lambda t: render(t).smoothed)
     for i in range(64):

@@ -16,7 +16,9 @@ def centroid(image):
 
 @pytest.fixture
 def image():
-    return Image(make_hdu((64, 64)), noise=Normal(sigma=1.0), addpsf=dict(img=gaussian_psf(25, 2.0)))
+    return Image(
+        make_hdu((64, 64)), noise=Normal(sigma=1.0), addpsf=dict(img=gaussian_psf(25, 2.0))
+    )
 
 
 @pytest.mark.parametrize("x0, y0", [(30.37, 31.81), (20.5, 40.02), (33.0, 29.999)])

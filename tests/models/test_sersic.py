@@ -21,7 +21,7 @@ def test_bn_matches_scipy_over_the_valid_range():
 def test_bn_gradient_is_the_implicit_derivative():
     eps = 1e-6
     for n in (0.3, 1.0, 4.0, 9.0):
-        numeric = (special.gammaincinv(2 * (n + eps), 0.5) - special.gammaincinv(2 * (n - eps), 0.5))
+        numeric = special.gammaincinv(2 * (n + eps), 0.5) - special.gammaincinv(2 * (n - eps), 0.5)
         assert float(jax.grad(sersic_bn)(n)) == pytest.approx(numeric / (2 * eps), rel=1e-6)
 
 
@@ -41,7 +41,10 @@ def fraction_inside_square(re, n, half):
         return np.exp(-b * (r / re) ** (1 / n)) * arc
 
     radii = [0, re * 1e-4, re * 1e-2, re, half, half * np.sqrt(2)]
-    inside = sum(integrate.quad(ring, a, c, limit=400, epsabs=0)[0] for a, c in zip(radii, radii[1:]))
+    inside = sum(
+        integrate.quad(ring, a, c, limit=400, epsabs=0)[0]
+        for a, c in zip(radii, radii[1:], strict=False)
+    )
     total = 2 * np.pi * n * re**2 * b ** (-2 * n) * special.gamma(2 * n)
     return inside / total
 

@@ -40,6 +40,8 @@ def elliptical_radius(dxi, deta, theta, e, cbox=0.0, boxy=True):
     major = dxi * sin_t + deta * cos_t
     minor = (dxi * cos_t - deta * sin_t) / (1.0 - e)
     if not boxy:
-        return safe_pow(major * major + minor * minor, 0.5)
+        r2 = major * major + minor * minor
+        positive = r2 > 0
+        return jnp.where(positive, jnp.sqrt(jnp.where(positive, r2, 1.0)), 0.0)
     p = 2.0 + cbox
     return safe_pow(safe_pow(jnp.abs(major), p) + safe_pow(jnp.abs(minor), p), 1.0 / p)

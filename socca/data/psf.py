@@ -1,0 +1,144 @@
+"""Point-spread-function kernels: reading, validating and placing them on an image.
+
+Convention: the centre of a kernel of length ``K`` along an axis is the pixel
+``(K - 1) // 2`` (what ``scipy.signal.fftconvolve(..., mode="same")`` uses). A
+kernel placed on an image of shape ``(ny, nx)`` has that centre at pixel
+``((ny - 1) // 2, (nx - 1) // 2)``; it is zero-padded, or cropped symmetrically
+about its centre, to the image shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from socca.data.io import read_array
+
+
+def read_kernel(source, idx: int = 0) -> np.ndarray:
+    """Read and validate a PSF kernel.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, HDU, HDUList or array
+        The kernel: a FITS path, an HDU/HDU list or a 2-D array.
+    idx : int
+        HDU to read from a file or an HDU list.
+
+    Returns
+    -------
+    numpy.ndarray
+        Native-endian float64 copy of the kernel, shape ``(ky, kx)``.
+
+    Raises
+    ------
+    ValueError
+        If the kernel is not 2-D (after dropping length-1 leading axes), is empty
+        or has non-finite pixels.
+    """
+    kernel, _ = read_array(source, idx=idx, what="psf")
+    while kernel.ndim > 2 and kernel.shape[0] == 1:
+        kernel = kernel[0]
+    if kernel.ndim != 2:
+        raise ValueError(f"psf: expected a 2-D kernel, got an array of shape {kernel.shape}")
+    if kernel.size == 0:
+        raise ValueError(f"psf: the kernel is empty (shape {kernel.shape})")
+    bad = int(np.count_nonzero(~np.isfinite(kernel)))
+    if bad:
+        raise ValueError(
+            f"psf: the kernel has {bad} non-finite (NaN/inf) pixels out of {kernel.size}; "
+            "expected finite values"
+        )
+    return kernel
+
+
+def _place_axis(klen: int, nlen: int) -> tuple[slice, slice]:
+    """Source and destination slices putting kernel centre on image centre, one axis."""
+    shift = (nlen - 1) // 2 - (klen - 1) // 2  # destination index = source index + shift
+    lo, hi = max(0, -shift), min(klen, nlen - shift)
+    return slice(lo, hi), slice(lo + shift, hi + shift)
+
+
+def place_kernel(kernel: np.ndarray, shape) -> np.ndarray:
+    """Centre ``kernel`` on an array of ``shape``, zero-padding or cropping it.
+
+    Parameters
+    ----------
+    kernel : numpy.ndarray
+        2-D kernel whose centre is pixel ``((ky - 1) // 2, (kx - 1) // 2)``.
+    shape : tuple of int
+        Target shape ``(ny, nx)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 array of ``shape`` with the kernel centre at
+        ``((ny - 1) // 2, (nx - 1) // 2)``.
+    """
+    out = np.zeros(tuple(shape), dtype=np.float64)
+    (sy, dy), (sx, dx) = (_place_axis(k, n) for k, n in zip(kernel.shape, shape, strict=True))
+    out[dy, dx] = kernel[sy, sx]
+    return out
+
+
+def kernel_extent(psf: np.ndarray) -> tuple[int, int]:
+    """Largest distance ``(hy, hx)`` in pixels between the centre and a non-zero pixel.
+
+    Parameters
+    ----------
+    psf : numpy.ndarray
+        Placed kernel, centre at ``((ny - 1) // 2, (nx - 1) // 2)``.
+
+    Returns
+    -------
+    tuple of int
+        ``(hy, hx)``; ``(0, 0)`` for an all-zero array.
+    """
+    rows, cols = np.nonzero(psf)
+    if rows.size == 0:
+        return 0, 0
+    cy, cx = ((n - 1) // 2 for n in psf.shape)
+    return int(np.abs(rows - cy).max()), int(np.abs(cols - cx).max())
+
+
+def prepare_psf(kernel: np.ndarray, shape, normalize: bool = True) -> np.ndarray:
+    """Place ``kernel`` on an image of ``shape`` and optionally normalise it.
+
+    Parameters
+    ----------
+    kernel : numpy.ndarray
+        Validated 2-D kernel (see :func:`read_kernel`).
+    shape : tuple of int
+        Image shape ``(ny, nx)``.
+    normalize : bool
+        Scale the placed kernel to unit sum.
+
+    Returns
+    -------
+    numpy.ndarray
+        The placed kernel, float64 of ``shape``.
+
+    Raises
+    ------
+    ValueError
+        If ``normalize`` is set and the placed kernel sums to zero.
+    """
+    psf = place_kernel(kernel, shape)
+    if normalize:
+        total = psf.sum()
+        if total == 0.0:
+            cropped = " after cropping to the image" if kernel.sum() != 0.0 else ""
+            raise ValueError(
+                f"psf: the kernel sums to zero{cropped} and cannot be normalised to unit sum; "
+                "pass normalize=False to keep it as is"
+            )
+        psf /= total
+    return psf
+
+
+def check_normalizable(kernel: np.ndarray, normalize: bool) -> None:
+    """Raise ``ValueError`` if ``kernel`` must be normalised but sums to zero."""
+    if normalize and kernel.sum() == 0.0:
+        raise ValueError(
+            "psf: the kernel sums to zero and cannot be normalised to unit sum; "
+            "pass normalize=False to keep it as is"
+        )
