@@ -12,5 +12,7 @@ import jax
 # sub-pixel offsets at RA ~ 100 deg, so double precision is required.
 jax.config.update("jax_enable_x64", True)
 
+from socca import data, models, noise, priors  # noqa: E402
+
 __all__ = ["data", "models", "noise", "priors"]
 __version__ = "0.1.0"

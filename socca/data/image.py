@@ -153,8 +153,8 @@ class Image:
     grid : Grid
         Coordinates of the (sub-)pixel centres.
     noise : noise model
-        Bound to the image whenever data, mask or PSF change; assigning a new
-        one binds it.
+        Bound to the image whenever data or mask change (and the PSF, for
+        models whose ``uses_psf`` is True); assigning a new one binds it.
     """
 
     def __init__(self, img, noise=None, img_idx=0, subgrid=1, exposure=None, response=None,
@@ -271,7 +271,8 @@ class Image:
         psf = prepare_psf(kernel, self.shape, normalize)
         self._psf_kernel, self._psf_normalize = kernel, normalize
         self.psf, self.psf_extent = psf, kernel_extent(psf)
-        self._noise.bind(self)
+        if getattr(self._noise, "uses_psf", False):
+            self._noise.bind(self)
 
     def _place_psf(self) -> None:
         if self._psf_kernel is None:

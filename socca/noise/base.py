@@ -17,6 +17,9 @@ class Noise(abc.ABC):
     """
 
     _bound: bool = False
+    #: Whether :meth:`bind` reads the image PSF (e.g. a dirty beam); the image
+    #: rebinds such models when its PSF changes.
+    uses_psf: bool = False
 
     @abc.abstractmethod
     def bind(self, img) -> None:

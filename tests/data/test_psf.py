@@ -89,7 +89,15 @@ def test_tutorial_psf(image):
     expected[47:81, 47:81] = kernel / kernel.sum()
     np.testing.assert_allclose(image.psf, expected, rtol=1e-14, atol=0)
     assert image.psf_extent == (17, 17)
-    assert image.noise.binds == 2
+    assert image.noise.binds == 1  # a noise model that ignores the PSF is not rebound
+
+
+def test_psf_change_rebinds_noise_that_uses_it():
+    noise = StubNoise()
+    noise.uses_psf = True
+    img = Image(str(MOCK), noise=noise)
+    img.addpsf(str(PSF))
+    assert noise.binds == 2
 
 
 def test_sources_and_normalisation(image):
