@@ -13,6 +13,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from socca import data, models, noise, priors  # noqa: E402
+from socca.fitting import fitter, load  # noqa: E402
 
-__all__ = ["data", "models", "noise", "priors"]
+__all__ = ["data", "fitter", "load", "models", "noise", "priors"]
 __version__ = "0.1.0"

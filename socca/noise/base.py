@@ -6,6 +6,7 @@ import abc
 from collections.abc import Callable
 
 import jax
+import numpy as np
 
 
 class Noise(abc.ABC):
@@ -57,3 +58,16 @@ class Noise(abc.ABC):
                 f"{name} noise is not bound to an image: call {name}.bind(img) "
                 "(done by Image when the noise is attached) before loglike_fn()"
             )
+
+    def simulate(self, rng) -> np.ndarray:
+        """Draw a pure-noise image (used to calibrate Bayes factors).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+        """
+        raise ValueError(
+            f"{type(self).__name__} cannot simulate noise realisations, which "
+            "getzprior=True needs"
+        )

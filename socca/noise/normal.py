@@ -197,3 +197,10 @@ class Normal(Noise):
             return const - 0.5 * jnp.sum(weight * resid * resid)
 
         return loglike
+
+    def simulate(self, rng) -> np.ndarray:
+        """A Gaussian noise image with this model's sigma (zero on masked pixels)."""
+        self._check_bound()
+        finite = np.isfinite(self.sigma)
+        draw = rng.standard_normal(self.sigma.shape)
+        return np.where(finite, draw * np.where(finite, self.sigma, 0.0), 0.0)
