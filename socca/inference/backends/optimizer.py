@@ -1,0 +1,325 @@
+"""Maximum a posteriori backend: L-BFGS-B in the prior unit cube with exact JAX gradients.
+
+The parameters are optimised in the unit hypercube ``u``, mapped onto the priors
+by their inverse CDFs, ``theta = prior_transform(u)``, as nested samplers do.
+In ``u`` the prior is uniform, so maximising the prior-conditioned
+log-likelihood ``loglike(prior_transform(u))`` gives the maximum a posteriori
+point in ``u``. :func:`scipy.optimize.minimize` runs L-BFGS-B on its negative,
+with bounds keeping ``u`` a little inside the cube (``UNIT_EPS``, where the
+inverse CDF of an unbounded prior would diverge) and the value and gradient
+computed together by one jit-compiled JAX call per iteration.
+
+Options (besides ``checkpoint``, ``resume``, ``seed`` and ``progress``)
+-----------------------------------------------------------------------
+pinits : {'median', 'random'} or array-like, default 'median'
+    Starting point: the prior medians (``u = 0.5``), a uniform draw in the
+    unit cube (from ``seed``), or one parameter value per free parameter, in
+    label order, mapped to ``u`` by each prior's CDF.
+nrestarts : int, default 0
+    Extra runs from random starts (from ``seed``); the best optimum is kept.
+tol, options, callback
+    Forwarded to :func:`scipy.optimize.minimize` (``options`` to L-BFGS-B,
+    e.g. ``{'maxiter': 500, 'ftol': 1e-12}``). The callback sees unit-cube
+    points.
+
+Anything else raises :class:`TypeError`. ``resume`` and ``progress`` are
+accepted for a uniform interface and ignored; checkpointing is not available.
+``seed=None`` means seed 0, so every run is reproducible.
+
+Two guards keep the optimizer from stopping at its start point:
+
+* Points where the log-likelihood is not finite (outside a positivity
+  constraint, say) get a finite penalty above the starting value and a zero
+  gradient, which L-BFGS-B's line search backs away from. A start on such a
+  point would leave nothing to descend, so the optimizer instead starts from
+  the best finite one of random draws in the unit cube, with a warning.
+* When the line search fails (the gradient does not describe the function
+  beyond a tiny neighbourhood, as for a cusped profile centred exactly on a
+  pixel centre, which is where symmetric position priors put it at their
+  medians), L-BFGS-B is restarted from a slightly nudged point (``JITTER``)
+  up to ``RETRIES`` times while that improves the optimum.
+
+The compiled value-and-gradient function is cached with the problem's
+functions as static arguments, so a second run on the same problem does not
+compile again.
+
+The result holds the optimum as its single sample. ``extras['results']``
+(also ``Result.sampler``) is scipy's :class:`~scipy.optimize.OptimizeResult`
+with ``x`` the optimal *parameters*, ``u`` their unit-cube position, ``fun``
+minus the log-likelihood there and ``jac`` its gradient with respect to ``u``;
+``extras['ncall']`` counts log-likelihood evaluations.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.optimize import minimize
+
+from socca.inference.results import Result
+
+EVIDENCE = False
+CHECKPOINT = None
+
+UNIT_EPS = 1e-10  # distance kept from the faces of the unit cube
+PENALTY_SCALE = 10.0  # invalid points cost this many times max(|f0|, 1) above the start f0
+START_BATCH = 256  # random unit-cube points per round when the start is invalid
+START_ROUNDS = 40  # rounds tried before giving up
+LINE_SEARCH_FAILED = 2  # L-BFGS-B's status for an abnormal end of the line search
+RETRIES = 3  # restarts from nudged points after line-search failures
+JITTER = 1e-3  # unit-cube standard deviation of those nudges
+FORWARDED = ("tol", "options", "callback")
+OPTIONS = ("pinits", "nrestarts", *FORWARDED)
+
+
+def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **options):
+    """Maximise the prior-conditioned log-likelihood with L-BFGS-B.
+
+    Parameters
+    ----------
+    problem : socca.inference.Problem
+        The compiled problem (``ndim``, ``labels``, ``loglike``,
+        ``loglike_batch``, ``prior_transform``; ``priors`` for array
+        ``pinits``).
+    checkpoint : str or None
+        Must be None: the optimizer keeps no checkpoint.
+    resume, progress : bool
+        Ignored.
+    seed : int or None
+        Seed of the random starts (``pinits='random'``, ``nrestarts``, the
+        search for a valid start and the nudges of retries); None means 0.
+    **options
+        ``pinits``, ``nrestarts``, ``tol``, ``options`` and ``callback``; see
+        the module documentation.
+
+    Returns
+    -------
+    Result
+        The optimum as one sample of weight 1, ``logz=None``.
+
+    Raises
+    ------
+    TypeError
+        For an unknown option.
+    ValueError
+        For a checkpoint, an invalid ``pinits`` or ``nrestarts``, or when no
+        point with a finite log-likelihood can be found to start from.
+    """
+    _check_options(options)
+    if checkpoint is not None:
+        raise ValueError(
+            "checkpointing is not available for the optimizer: run it without checkpoint="
+        )
+    rng = np.random.default_rng(0 if seed is None else seed)
+    nrestarts = _check_restarts(options.get("nrestarts", 0))
+    starts = [_initial_point(problem, options.get("pinits", "median"), rng)]
+    starts += [_random_point(problem.ndim, rng) for _ in range(nrestarts)]
+    forwarded = {k: options[k] for k in FORWARDED if k in options}
+    runs = []
+    for u0 in starts:  # a plain loop keeps the warning's stack level fixed
+        runs.append(_optimize(problem, u0, rng, forwarded))
+    best, _ = min(runs, key=lambda r: r[0].fun)
+    best.nrestarts = nrestarts
+    return _result(problem, best, ncall=sum(n for _, n in runs))
+
+
+def _check_options(options):
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise TypeError(
+            f"optimizer got unknown option(s) {', '.join(map(repr, unknown))}; "
+            f"accepted: {', '.join(OPTIONS)}"
+        )
+
+
+def _check_restarts(nrestarts):
+    if isinstance(nrestarts, bool) or not isinstance(nrestarts, numbers.Integral):
+        raise ValueError(f"nrestarts must be a non-negative integer, got {nrestarts!r}")
+    if nrestarts < 0:
+        raise ValueError(f"nrestarts must be a non-negative integer, got {nrestarts!r}")
+    return int(nrestarts)
+
+
+# --------------------------------------------------------------------------- starting points
+
+
+def _random_point(ndim, rng):
+    return rng.uniform(UNIT_EPS, 1.0 - UNIT_EPS, ndim)
+
+
+def _initial_point(problem, pinits, rng):
+    """Unit-cube starting point for ``pinits``."""
+    if isinstance(pinits, str):
+        if pinits == "median":
+            return np.full(problem.ndim, 0.5)
+        if pinits == "random":
+            return _random_point(problem.ndim, rng)
+        raise ValueError(
+            f"pinits={pinits!r}: expected 'median', 'random' or one value per free parameter"
+        )
+    return _values_to_unit(problem, pinits)
+
+
+def _values_to_unit(problem, pinits):
+    """Map parameter values onto the unit cube through each prior's CDF."""
+    try:
+        theta = np.asarray(pinits, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"pinits: expected numbers, got {pinits!r}") from err
+    if theta.shape != (problem.ndim,):
+        raise ValueError(
+            f"pinits: expected {problem.ndim} values, one per free parameter "
+            f"({', '.join(problem.labels)}), got shape {theta.shape}"
+        )
+    priors = getattr(problem, "priors", None)
+    if priors is None:
+        raise ValueError("pinits: parameter values need the problem's priors; use 'median'")
+    u = [
+        _prior_cdf(label, prior, value)
+        for label, prior, value in zip(problem.labels, priors, theta, strict=True)
+    ]
+    return np.clip(np.asarray(u, dtype=float), UNIT_EPS, 1.0 - UNIT_EPS)
+
+
+def _prior_cdf(label, prior, value):
+    """``prior.cdf(value)``, after checking that ``value`` is inside the support."""
+    if not (np.isfinite(value) and np.isfinite(float(prior.log_prob(value)))):
+        raise ValueError(
+            f"pinits: {label}={float(value)!r} is outside the support of its prior{_support(prior)}"
+        )
+    try:
+        return float(prior.cdf(value))
+    except NotImplementedError as err:
+        raise ValueError(
+            f"pinits: the prior of {label} ({type(prior).__name__}) has no cdf; "
+            "start from 'median' or 'random'"
+        ) from err
+
+
+def _support(prior):
+    """`` [low, high]`` for interval supports, else an empty string."""
+    try:
+        low, high = prior.support.lower_bound, prior.support.upper_bound
+    except (AttributeError, NotImplementedError):
+        return ""
+    return f" [{float(low):.6g}, {float(high):.6g}]"
+
+
+def _valid_start(problem, u0, rng):
+    """``u0``, or the best of random points if the log-likelihood is not finite there.
+
+    Returns
+    -------
+    u : numpy.ndarray
+        The starting point.
+    value : float
+        Its log-likelihood.
+    ncall : int
+        Log-likelihood evaluations spent.
+    """
+    # The objective (compiled anyway) with an infinite penalty flags invalid points.
+    value = -float(_objective(problem.loglike, problem.prior_transform, u0, np.inf)[0])
+    if np.isfinite(value):
+        return u0, value, 1
+    for k in range(1, START_ROUNDS + 1):
+        cand = rng.uniform(UNIT_EPS, 1.0 - UNIT_EPS, (START_BATCH, problem.ndim))
+        values = np.asarray(problem.loglike_batch(problem.prior_transform(cand)))
+        values = np.where(np.isfinite(values), values, -np.inf)
+        best = int(np.argmax(values))
+        if np.isfinite(values[best]):
+            warnings.warn(
+                "optimizer: the log-likelihood is not finite at the starting point "
+                f"{_describe(problem, u0)}; starting from the best of {k * START_BATCH} "
+                "random points in the unit cube instead",
+                UserWarning,
+                stacklevel=4,
+            )
+            return cand[best], float(values[best]), 1 + k * START_BATCH
+    raise ValueError(
+        f"optimizer: the log-likelihood is not finite at the starting point nor at any of "
+        f"{START_ROUNDS * START_BATCH} random points of the prior; check the model and priors"
+    )
+
+
+def _describe(problem, u):
+    theta = np.asarray(problem.prior_transform(u), dtype=float)
+    return "(" + ", ".join(f"{k}={v:.6g}" for k, v in zip(problem.labels, theta, strict=True)) + ")"
+
+
+# --------------------------------------------------------------------------- optimisation
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _objective(loglike, prior_transform, u, penalty):
+    """``[f, df/du]`` of ``f(u) = -loglike(prior_transform(u))``, made finite.
+
+    Compiled once per problem (the functions are static arguments); the
+    penalty is traced, so changing it does not recompile.
+    """
+    value, grad = jax.value_and_grad(lambda x: -loglike(prior_transform(x)))(u)
+    valid = jnp.isfinite(value)
+    value = jnp.where(valid, value, penalty)
+    grad = jnp.where(valid & jnp.isfinite(grad), grad, 0.0)
+    return jnp.concatenate([value[None], grad])
+
+
+def _scipy_objective(problem, penalty):
+    """``u -> (f, grad)`` in float64 numpy, one compiled call per evaluation."""
+    loglike, transform = problem.loglike, problem.prior_transform
+    penalty = float(penalty)
+
+    def fun(u):
+        out = np.asarray(_objective(loglike, transform, u, penalty))
+        return out[0], out[1:]
+
+    return fun
+
+
+def _optimize(problem, u0, rng, forwarded):
+    """L-BFGS-B from ``u0``, retried from nudged points after line-search failures.
+
+    The line search fails where the gradient does not describe the function
+    beyond a tiny neighbourhood, e.g. a cusped profile centred exactly on a
+    pixel centre, as at the prior medians of a symmetric image: without the
+    retries the optimizer would stop at its start point.
+
+    Returns
+    -------
+    res : scipy.optimize.OptimizeResult
+        The best run.
+    ncall : int
+        Log-likelihood evaluations of all runs.
+    """
+    u0, value, ncall = _valid_start(problem, u0, rng)
+    fun = _scipy_objective(problem, -value + PENALTY_SCALE * max(abs(value), 1.0))
+    res = _lbfgsb(fun, u0, forwarded)
+    ncall += res.nfev
+    for _ in range(RETRIES):
+        if res.status != LINE_SEARCH_FAILED:
+            break
+        nudged = np.clip(res.x + rng.normal(0.0, JITTER, u0.size), UNIT_EPS, 1.0 - UNIT_EPS)
+        retry = _lbfgsb(fun, nudged, forwarded)
+        ncall += retry.nfev
+        if not retry.fun < res.fun:
+            break
+        res = retry
+    return res, int(ncall)
+
+
+def _lbfgsb(fun, u0, forwarded):
+    bounds = [(UNIT_EPS, 1.0 - UNIT_EPS)] * u0.size
+    return minimize(fun, u0, jac=True, method="L-BFGS-B", bounds=bounds, **forwarded)
+
+
+def _result(problem, res, ncall):
+    """Express the optimum in parameter space and wrap it in a :class:`Result`."""
+    res.u = np.asarray(res.x, dtype=float)
+    res.x = np.asarray(problem.prior_transform(res.u), dtype=float)
+    res.fun = float(res.fun)
+    extras = {"results": res, "ncall": ncall, "u": res.u}
+    return Result(res.x[None, :], np.ones(1), sampler=res, extras=extras)

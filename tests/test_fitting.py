@@ -1,0 +1,189 @@
+"""The fitter facade: results, printouts, model maps, FITS output, persistence, errors."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+import socca
+from socca import priors, simulate
+from socca.cli import quickstart_fit_model
+from socca.inference.results import Result
+from socca.models import Gaussian, Model
+
+ARCSEC = 1 / 3600
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def mock():
+    img, truth = simulate.mock_observation(
+        simulate.quickstart_truth(), shape=(64, 64), sigma=0.02, seed=3
+    )
+    return img, truth
+
+
+@pytest.fixture(scope="module")
+def optimized(mock):
+    img, _ = mock
+    fit = socca.fitter(mod=quickstart_fit_model(), img=img)
+    fit.run(method="optimizer")
+    return fit
+
+
+def fake_posterior(fit, n=400, seed=0):
+    """Attach a Gaussian cloud around the optimum as if a sampler had produced it."""
+    rng = np.random.default_rng(seed)
+    best = fit.samples[0]
+    positions = np.array([lab.endswith(("_xc", "_yc")) for lab in fit.labels])
+    scale = np.where(positions, 0.01 * ARCSEC, np.abs(best) * 1e-3)
+    fit._result = Result(best + rng.normal(size=(n, best.size)) * scale, np.ones(n))
+    fit.method = "emcee"
+    return best, scale
+
+
+def test_public_compiled_functions(optimized):
+    fit = optimized
+    u = np.full((5, len(fit.labels)), 0.5)
+    thetas = np.asarray(fit.prior_transform(u))
+    assert thetas.shape == (5, 7)
+    batch = np.asarray(fit.loglike_batch(thetas))
+    assert batch.shape == (5,)
+    assert batch[0] == pytest.approx(float(fit.loglike(thetas[0])), rel=1e-12)
+    assert np.isfinite(float(fit.log_prior(thetas[0])))
+    assert fit.labels[0].endswith("_xc") and fit.units[0] == "deg"
+
+
+def test_parameter_table_format(optimized, capsys):
+    fit = optimized
+    fit.parameters()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == ["", "Best-fit parameters", "=" * 40]
+    point_id, gal_id = (c.id for c in fit.mod.components)
+    assert lines[4:6] == [point_id, "-" * len(point_id)]
+    assert re.fullmatch(r"xc : 2\.0000E\+01", lines[6])
+    fake_posterior(fit)
+    fit.parameters()
+    out = capsys.readouterr().out
+    assert re.search(r"^theta : 8\.\d{4}E-01 \[\+\d\.\d{4}E-04/-\d\.\d{4}E-04\]$", out, re.M)
+    assert f"\n{gal_id}\n{'-' * len(gal_id)}\n" in out
+
+
+def test_weighted_median_and_percentiles(optimized, capsys):
+    fit = optimized
+    rng = np.random.default_rng(1)
+    samples = rng.normal(size=(20000, 7))
+    weights = rng.uniform(size=20000)
+    fit._result = Result(samples, weights)
+    fit.method = "nautilus"
+    from socca.inference.summary import best_fit
+
+    low, mid, high = best_fit(fit.samples, fit.weights)
+    order = np.argsort(samples[:, 0])
+    cdf = np.cumsum(weights[order]) / weights.sum()
+    assert mid[0] == pytest.approx(samples[order, 0][np.searchsorted(cdf, 0.5)], abs=5e-3)
+    assert high[0] - mid[0] == pytest.approx(1.0, abs=0.05)
+    assert fit.weights.sum() == pytest.approx(1.0)
+
+
+def test_getmodel_products_and_components(optimized, mock):
+    fit = optimized
+    fit.run(method="optimizer")
+    raw, smoothed, bkg = fit.getmodel()
+    np.testing.assert_array_equal(fit.getmodel(what="conv"), smoothed)
+    np.testing.assert_array_equal(fit.getmodel(what="convolved"), smoothed)
+    np.testing.assert_array_equal(fit.getmodel(what="bkg"), bkg)
+    r2, b2 = fit.getmodel(what=["raw", "background"])
+    np.testing.assert_array_equal(r2, raw)
+    point, galaxy = fit.mod.components
+    parts = [fit.getmodel(what="raw", component=c) for c in (0, galaxy.id)]
+    np.testing.assert_allclose(parts[0] + parts[1], raw, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fit.getmodel(what="raw", component=[point, 1]), raw, rtol=1e-12)
+    # the fit matches the noiseless truth far below the noise
+    _, truth = mock
+    assert np.abs(smoothed + bkg - truth).max() < 0.02
+    with pytest.raises(ValueError, match="model product"):
+        fit.getmodel(what="residual")
+
+
+def test_usebest_false_is_the_median_of_realisations(optimized):
+    fit = optimized
+    fit.run(method="optimizer")
+    best, _ = fake_posterior(fit, n=300)
+    med = fit.getmodel(what="smoothed", usebest=False, progress=False)
+    best_map = fit.getmodel(what="smoothed")
+    assert np.abs(med - best_map).max() < 0.01 * np.abs(best_map).max()
+    assert not np.array_equal(med, best_map)
+
+
+def test_savemodel_writes_wcs_and_keywords(optimized, tmp_path, capsys):
+    fit = optimized
+    fit.run(method="optimizer")
+    one, many = tmp_path / "raw_model.fits", tmp_path / "all.fits"
+    fit.savemodel(str(one), what="raw")
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "Generating raw model", f"Saved to {one}"]
+    hdr = fits.getheader(one)
+    assert hdr["MODEL"] == "raw"
+    np.testing.assert_allclose(fits.getdata(one), fit.getmodel(what="raw"))
+    w = WCS(hdr)
+    np.testing.assert_allclose(w.wcs.crval, fit.img.wcs.wcs.crval)
+    np.testing.assert_allclose(w.pixel_to_world_values(3, 7), fit.img.wcs.pixel_to_world_values(3, 7))
+    fit.savemodel(str(many))
+    hdr = fits.getheader(many)
+    assert hdr["NSLICES"] == 3 and [hdr[f"SLICE{i}"] for i in (1, 2, 3)] == [
+        "raw", "smoothed", "background"]
+    assert fits.getdata(many).shape == (3, 64, 64)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        fit.savemodel(str(one), what="raw")
+    fit.savemodel(str(one), what="smoothed", overwrite=True)
+    assert fits.getheader(one)["MODEL"] == "smoothed"
+
+
+def test_dump_and_load_in_a_fresh_process(optimized, tmp_path):
+    fit = optimized
+    fit.run(method="optimizer")
+    path = tmp_path / "fit.pickle"
+    fit.dump(str(path))
+    with pytest.raises(FileExistsError):
+        fit.dump(str(path))
+    code = (
+        "import socca, numpy as np;"
+        f"fit = socca.load({str(path)!r});"
+        "fit.parameters();"
+        "print('SUM', float(fit.getmodel(what='smoothed').sum()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=300, check=True).stdout
+    assert "Best-fit parameters" in out
+    total = float(out.split("SUM")[1])
+    assert total == pytest.approx(float(fit.getmodel(what="smoothed").sum()), rel=1e-10)
+
+
+def test_bmc_needs_evidence_and_prior_run(optimized):
+    fit = optimized
+    fit.run(method="optimizer")
+    with pytest.raises(ValueError, match="no evidence"):
+        fit.bmc()
+    with pytest.raises(ValueError, match="getzprior"):
+        fit.run(method="optimizer", getzprior=True)
+
+
+def test_errors_before_running(mock):
+    img, _ = mock
+    fit = socca.fitter(mod=quickstart_fit_model(), img=img)
+    with pytest.raises(RuntimeError, match="run"):
+        fit.getmodel()
+    with pytest.raises(RuntimeError, match="run"):
+        fit.parameters()
+    with pytest.raises(ValueError, match="unknown method 'multinest'"):
+        fit.run(method="multinest")
+    fixed = Model([Gaussian(xc=20.0, yc=-10.0, rs=ARCSEC, Is=1.0)])
+    with pytest.raises(ValueError, match="no free parameters"):
+        socca.fitter(mod=fixed, img=img)
+    assert priors.is_free(fit.mod.components[0].xc)
