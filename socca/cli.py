@@ -44,7 +44,7 @@ def demo(outdir="demo_output", method="nautilus", nlive=1000, seed=1):
     img, _ = simulate.mock_observation(truth_model, sigma=0.05, seed=seed)
     mock_path = os.path.join(outdir, "mock.fits")
     img.hdu.writeto(mock_path, overwrite=True)
-    print(f"Simulated a 128x128 image of a Sérsic galaxy + point source (sigma = 0.05)")
+    print("Simulated a 128x128 image of a Sérsic galaxy + point source (sigma = 0.05)")
 
     fit = socca.fitter(mod=quickstart_fit_model(), img=img)
     options = {"nlive": nlive} if method in ("nautilus", "dynesty") else {}
@@ -53,8 +53,15 @@ def demo(outdir="demo_output", method="nautilus", nlive=1000, seed=1):
     print(f"\n{method} finished in {time.perf_counter() - start:.1f} s")
     fit.parameters()
 
-    truth = {"Ic": 10.0, "theta": 0.87, "e": 0.6, "re": 1.5 * ARCSEC, "Ie": 0.3,
-             "xc": 20.0, "yc": -10.0}
+    truth = {
+        "Ic": 10.0,
+        "theta": 0.87,
+        "e": 0.6,
+        "re": 1.5 * ARCSEC,
+        "Ie": 0.3,
+        "xc": 20.0,
+        "yc": -10.0,
+    }
     print("\nInput values: " + ", ".join(f"{k} = {v:.4E}" for k, v in truth.items()))
 
     model_path = os.path.join(outdir, "model.fits")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import dill
@@ -65,8 +66,16 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         self._maps = {}
 
     # -- running --------------------------------------------------------------
-    def run(self, method="nautilus", checkpoint=None, resume=True, getzprior=False, seed=None,
-            progress=True, **options):
+    def run(
+        self,
+        method="nautilus",
+        checkpoint=None,
+        resume=True,
+        getzprior=False,
+        seed=None,
+        progress=True,
+        **options,
+    ):
         """Run the inference.
 
         Parameters
@@ -95,8 +104,14 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
                 f"getzprior=True needs an evidence; method {method!r} does not compute one "
                 "(use 'nautilus', 'dynesty' or 'pocomc')"
             )
-        result = backend.run(self.problem, checkpoint=checkpoint, resume=resume, seed=seed,
-                             progress=progress, **options)
+        result = backend.run(
+            self.problem,
+            checkpoint=checkpoint,
+            resume=resume,
+            seed=seed,
+            progress=progress,
+            **options,
+        )
         self.method, self._result, self._prior_result = method.lower(), result, None
         if getzprior:
             self._prior_result = self._noise_run(backend, seed, progress, options)
@@ -148,12 +163,27 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
     def parameters(self):
         """Print the best-fit parameters with 16th/84th-percentile uncertainties."""
         result = self._require_result("parameters")
-        print(parameter_table(self.labels, self.mod.components, result.samples, result.weights,
-                              point_estimate=self.method == "optimizer"))
+        print(
+            parameter_table(
+                self.labels,
+                self.mod.components,
+                result.samples,
+                result.weights,
+                point_estimate=self.method == "optimizer",
+            )
+        )
 
     # -- model images -----------------------------------------------------------
-    def getmodel(self, what="all", component=None, usebest=True, img=None, doresp=False,
-                 doexp=False, progress=True):
+    def getmodel(
+        self,
+        what="all",
+        component=None,
+        usebest=True,
+        img=None,
+        doresp=False,
+        doexp=False,
+        progress=True,
+    ):
         """Model image(s) from the fit.
 
         Parameters
@@ -180,8 +210,7 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         if usebest or self.method == "optimizer":
             maps = tuple(np.asarray(a) for a in single(np.asarray(self.best())))
         else:
-            maps = median_of_realisations(batch, result.samples, result.weights,
-                                          progress=progress)
+            maps = median_of_realisations(batch, result.samples, result.weights, progress=progress)
         chosen = {"raw": maps[0], "smoothed": maps[1], "background": maps[2]}
         out = tuple(chosen[n] for n in names)
         return out if as_tuple else out[0]
@@ -193,8 +222,17 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
             self._maps[key] = (single, batch)
         return self._maps[key]
 
-    def savemodel(self, name, what="all", component=None, usebest=True, img=None, doresp=False,
-                  doexp=False, overwrite=False):
+    def savemodel(
+        self,
+        name,
+        what="all",
+        component=None,
+        usebest=True,
+        img=None,
+        doresp=False,
+        doexp=False,
+        overwrite=False,
+    ):
         """Write model image(s) to a FITS file with the image's WCS.
 
         Takes the arguments of :meth:`getmodel`; a single product is tagged
@@ -205,8 +243,14 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         if os.path.exists(name) and not overwrite:
             raise FileExistsError(f"{name} exists; pass overwrite=True to replace it")
         print(f"Generating {', '.join(names)} model")
-        images = self.getmodel(what=list(names), component=component, usebest=usebest, img=img,
-                               doresp=doresp, doexp=doexp)
+        images = self.getmodel(
+            what=list(names),
+            component=component,
+            usebest=usebest,
+            img=img,
+            doresp=doresp,
+            doexp=doexp,
+        )
         write_fits(name, images, names, img or self.img, overwrite=overwrite)
         print(f"Saved to {name}")
 
@@ -258,11 +302,27 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         state = dict(self.__dict__)
         for key in ("problem", "loglike", "loglike_batch", "prior_transform", "log_prior", "_maps"):
             state.pop(key, None)
+        state["_result"] = _portable(state.get("_result"))
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._build()
+
+
+def _portable(result):
+    """The result with its sampler dropped when that object cannot be pickled.
+
+    Samplers may hold compiled JAX functions or open files; the samples,
+    weights, evidence and extras are what a reloaded fit needs.
+    """
+    if result is None or result.sampler is None:
+        return result
+    try:
+        dill.dumps(result.sampler, recurse=True)
+    except Exception:  # noqa: BLE001 - any pickling failure means: leave it out
+        return dataclasses.replace(result, sampler=None)
+    return result
 
 
 def _component_key(component):

@@ -64,8 +64,17 @@ def quickstart_truth(ra=20.0, dec=-10.0):
     return Model([point, galaxy])
 
 
-def mock_observation(model, shape=(128, 128), ra=20.0, dec=-10.0, pixscale=0.1 * ARCSEC,
-                     psf=None, sigma=0.05, seed=0, subgrid=1):
+def mock_observation(
+    model,
+    shape=(128, 128),
+    ra=20.0,
+    dec=-10.0,
+    pixscale=0.1 * ARCSEC,
+    psf=None,
+    sigma=0.05,
+    seed=0,
+    subgrid=1,
+):
     """Render a fully fixed model, convolve it, add Gaussian noise.
 
     Parameters

@@ -126,18 +126,22 @@ def test_savemodel_writes_wcs_and_keywords(optimized, tmp_path, capsys):
     fit.run(method="optimizer")
     one, many = tmp_path / "raw_model.fits", tmp_path / "all.fits"
     fit.savemodel(str(one), what="raw")
-    assert capsys.readouterr().out.splitlines()[-2:] == [
-        "Generating raw model", f"Saved to {one}"]
+    assert capsys.readouterr().out.splitlines()[-2:] == ["Generating raw model", f"Saved to {one}"]
     hdr = fits.getheader(one)
     assert hdr["MODEL"] == "raw"
     np.testing.assert_allclose(fits.getdata(one), fit.getmodel(what="raw"))
     w = WCS(hdr)
     np.testing.assert_allclose(w.wcs.crval, fit.img.wcs.wcs.crval)
-    np.testing.assert_allclose(w.pixel_to_world_values(3, 7), fit.img.wcs.pixel_to_world_values(3, 7))
+    np.testing.assert_allclose(
+        w.pixel_to_world_values(3, 7), fit.img.wcs.pixel_to_world_values(3, 7)
+    )
     fit.savemodel(str(many))
     hdr = fits.getheader(many)
     assert hdr["NSLICES"] == 3 and [hdr[f"SLICE{i}"] for i in (1, 2, 3)] == [
-        "raw", "smoothed", "background"]
+        "raw",
+        "smoothed",
+        "background",
+    ]
     assert fits.getdata(many).shape == (3, 64, 64)
     with pytest.raises(FileExistsError, match="overwrite=True"):
         fit.savemodel(str(one), what="raw")
@@ -158,8 +162,14 @@ def test_dump_and_load_in_a_fresh_process(optimized, tmp_path):
         "fit.parameters();"
         "print('SUM', float(fit.getmodel(what='smoothed').sum()))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=REPO, timeout=300, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=True,
+    ).stdout
     assert "Best-fit parameters" in out
     total = float(out.split("SUM")[1])
     assert total == pytest.approx(float(fit.getmodel(what="smoothed").sum()), rel=1e-10)

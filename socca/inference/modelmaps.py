@@ -51,8 +51,9 @@ def compiled_maps(components, img, doresp, doexp, component):
     return jax.jit(maps), jax.jit(jax.vmap(maps)), pmap
 
 
-def median_of_realisations(batch_maps, samples, weights, seed=0, draws=MARGINAL_DRAWS,
-                           progress=True):
+def median_of_realisations(
+    batch_maps, samples, weights, seed=0, draws=MARGINAL_DRAWS, progress=True
+):
     """Pixel-wise median of the model over equal-weight posterior draws (batched)."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(weights), size=draws, p=weights)

@@ -37,9 +37,7 @@ class Result:
         self.samples = np.atleast_2d(np.asarray(self.samples, dtype=float))
         weights = np.asarray(self.weights, dtype=float).reshape(-1)
         if weights.shape[0] != self.samples.shape[0]:
-            raise ValueError(
-                f"{weights.shape[0]} weights for {self.samples.shape[0]} samples"
-            )
+            raise ValueError(f"{weights.shape[0]} weights for {self.samples.shape[0]} samples")
         if np.any(weights < 0) or not np.isfinite(weights).all() or weights.sum() <= 0:
             raise ValueError("posterior weights must be finite, non-negative and not all zero")
         self.weights = weights / weights.sum()

@@ -54,9 +54,11 @@ def effective_sigma(ln_bayes_factor: float) -> float:
 
 def comparison_text(title: str, ln_bayes_factor: float) -> str:
     """One block of the ``fit.bmc()`` printout."""
-    return "\n".join([
-        title,
-        "=" * 21,
-        f"ln(Bayes factor) : {ln_bayes_factor:.3E}",
-        f"effective sigma : {effective_sigma(ln_bayes_factor):.3E}",
-    ])
+    return "\n".join(
+        [
+            title,
+            "=" * 21,
+            f"ln(Bayes factor) : {ln_bayes_factor:.3E}",
+            f"effective sigma : {effective_sigma(ln_bayes_factor):.3E}",
+        ]
+    )

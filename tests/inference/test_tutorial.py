@@ -13,10 +13,20 @@ from socca.cli import quickstart_fit_model
 from socca.data import Image
 
 # (value, sigma) per parameter, in label order after the point's xc, yc
-GUIDE = {"Ic": (9.7130, 0.362), "theta": (0.87389, 0.0043), "e": (0.60286, 0.0037),
-         "re": (4.1755e-4, 3.3e-6), "Ie": (0.30145, 0.0029)}
-SECOND = {"Ic": (9.8960, 0.427), "theta": (0.87960, 0.0053), "e": (0.59568, 0.0045),
-          "re": (4.1541e-4, 3.8e-6), "Ie": (0.29910, 0.0035)}
+GUIDE = {
+    "Ic": (9.7130, 0.362),
+    "theta": (0.87389, 0.0043),
+    "e": (0.60286, 0.0037),
+    "re": (4.1755e-4, 3.3e-6),
+    "Ie": (0.30145, 0.0029),
+}
+SECOND = {
+    "Ic": (9.8960, 0.427),
+    "theta": (0.87960, 0.0053),
+    "e": (0.59568, 0.0045),
+    "re": (4.1541e-4, 3.8e-6),
+    "Ie": (0.29910, 0.0035),
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +56,9 @@ def test_noise_level_is_printed(tutorial_paths_module, capsys):
     mock, psf = tutorial_paths_module
     Image(str(mock))
     assert capsys.readouterr().out.splitlines() == [
-        "Using MAD for estimating noise level", "- noise level: 4.47E-02"]
+        "Using MAD for estimating noise level",
+        "- noise level: 4.47E-02",
+    ]
 
 
 def test_optimizer_reproduces_the_published_fit(tutorial_fit):

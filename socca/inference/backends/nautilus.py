@@ -1,0 +1,339 @@
+"""The ``nautilus`` backend: neural-network-boosted importance nested sampling.
+
+Batching
+    The sampler runs with ``vectorized=True``: nautilus hands socca whole
+    batches of unit-cube points (``n_batch``, 100 by default), the prior
+    transform and the likelihood each see one ``(n, ndim)`` array and answer
+    with one call of ``problem.prior_transform`` / ``problem.loglike_batch``.
+    Batches are padded to a few fixed sizes so that JAX compiles each function
+    only a handful of times, whatever batch sizes nautilus produces.
+
+Checkpoints
+    ``checkpoint="name"`` uses nautilus' own HDF5 format in ``name.hdf5``.
+    nautilus writes its file in place: after each batch it reopens the file and
+    overwrites the shell that changed, and after each new bound it deletes the
+    file and writes it again. A kill during either leaves a truncated or
+    half-updated file. Here every write goes to ``name.tmp.hdf5`` instead (a
+    copy of the last checkpoint for the per-batch updates, a new file for the
+    full writes), which is flushed to disk and then renamed over ``name.hdf5``
+    with :func:`os.replace`. A rename is atomic, so at any moment
+    ``name.hdf5`` is a whole checkpoint (the last one, or the one before); a
+    killed run leaves at most a stale ``name.tmp.hdf5``, which the next run
+    discards. The price is one file copy per batch, about what nautilus
+    already spends rewriting the shell. The file records the problem's
+    ``ndim`` and ``labels`` and is refused (``ValueError``) by a problem with
+    other ones.
+
+Evidence error
+    nautilus gives no uncertainty for ``log_z``. Its documentation and paper
+    put the statistical scatter of ``log_z`` at about ``1 / sqrt(n_eff)``, with
+    ``n_eff`` the effective sample size of the importance-weighted posterior
+    (``sampler.n_eff``); that is ``Result.logz_err``. It ignores the small bias
+    left by keeping the exploration phase (``discard_exploration=False``, the
+    nautilus default).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+from pathlib import Path
+
+import h5py
+import nautilus
+import numpy as np
+
+from socca.inference.results import Result
+
+EVIDENCE = True
+CHECKPOINT = ".hdf5"
+
+ALIASES = {"nlive": "n_live"}
+# Arguments socca sets itself, with what to use instead.
+RESERVED = {
+    "prior": "the problem's priors",
+    "likelihood": "the problem's likelihood",
+    "n_dim": "the problem's dimension",
+    "pass_dict": "the problem's likelihood",
+    "prior_args": "the problem's priors",
+    "prior_kwargs": "the problem's priors",
+    "likelihood_args": "the problem's likelihood",
+    "likelihood_kwargs": "the problem's likelihood",
+    "seed": "seed=",
+    "filepath": "checkpoint=",
+    "resume": "resume=",
+    "verbose": "progress=",
+}
+
+
+def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **options):
+    """Sample ``problem`` with :class:`nautilus.Sampler`.
+
+    Parameters
+    ----------
+    problem : socca.inference.Problem
+        The compiled problem (or anything with the same attributes).
+    checkpoint : str or None
+        Checkpoint name: the sampler state goes to ``checkpoint + ".hdf5"``.
+    resume : bool
+        Resume from an existing checkpoint file; if False it is deleted first.
+    seed : int or None
+        Seed of the sampler's random generator (reproducible runs).
+    progress : bool
+        Print nautilus' progress (its ``verbose``).
+    **options
+        Keyword arguments of ``nautilus.Sampler`` or ``Sampler.run``
+        (``nlive`` is an alias of ``n_live``).
+
+    Returns
+    -------
+    socca.inference.results.Result
+        Importance-weighted samples, ``log_z`` and ``1 / sqrt(n_eff)``.
+
+    Raises
+    ------
+    TypeError
+        For an option neither nautilus method takes, or one socca sets.
+    ValueError
+        For ``nlive`` with ``n_live``, or a checkpoint of another problem.
+    """
+    init_kw, run_kw = _split_options(options)
+    path = _checkpoint_path(checkpoint)
+    if path is not None:
+        _prepare_checkpoint(path, problem, resume)
+    loglike = _Batched(problem.loglike_batch, problem.loglike)
+    prior = _Batched(problem.prior_transform, problem.prior_transform)
+    sampler = SafeSampler(
+        prior,
+        loglike,
+        n_dim=problem.ndim,
+        vectorized=init_kw.pop("vectorized", True),
+        seed=seed,
+        filepath=None if path is None else str(path),
+        resume=resume,
+        **init_kw,
+    )
+    sampler.problem_attrs = _problem_attrs(problem)
+    resumed = sampler.n_like > 0
+    success = sampler.run(verbose=progress, **run_kw)
+    result = _make_result(sampler, loglike, success)
+    result.extras["resumed"] = resumed
+    return result
+
+
+def _split_options(options):
+    """Split ``options`` into ``Sampler`` and ``Sampler.run`` keywords.
+
+    Raises
+    ------
+    TypeError
+        For an option neither takes, or one socca sets itself.
+    ValueError
+        For an option given under two aliases.
+    """
+    options = _resolve_aliases(options, ALIASES)
+    reserved = sorted(set(options) & set(RESERVED))
+    if reserved:
+        uses = ", ".join(f"{k!r} (use {RESERVED[k]})" for k in reserved)
+        raise TypeError(f"nautilus: socca sets these options itself: {uses}")
+    init_names = _parameters(nautilus.Sampler.__init__)
+    run_names = _parameters(nautilus.Sampler.run)
+    unknown = sorted(set(options) - init_names - run_names)
+    if unknown:
+        raise TypeError(
+            f"nautilus: unknown option(s) {', '.join(map(repr, unknown))}; "
+            "options must be arguments of nautilus.Sampler or Sampler.run"
+        )
+    init_kw = {k: v for k, v in options.items() if k in init_names}
+    run_kw = {k: v for k, v in options.items() if k not in init_names}
+    return init_kw, run_kw
+
+
+def _resolve_aliases(options, aliases):
+    """Rename aliased options to the library's names; both given is a ValueError."""
+    options = dict(options)
+    for alias, name in aliases.items():
+        if alias in options:
+            if name in options:
+                raise ValueError(f"give {alias!r} or {name!r}, not both")
+            options[name] = options.pop(alias)
+    return options
+
+
+def _parameters(func):
+    return set(inspect.signature(func).parameters) - {"self"}
+
+
+class _Batched:
+    """A JAX function of ``(n, ndim)`` arrays, called on numpy and answering numpy.
+
+    Batches are padded (repeating the last row) to a size in a short list:
+    the largest batch seen so far, or a power of two below it, so that JAX
+    traces the function for a handful of shapes only.
+
+    Parameters
+    ----------
+    batch_fn : callable
+        ``(n, ndim) -> (n, ...)``, jit-compiled.
+    single_fn : callable
+        ``(ndim,) -> ...``, for the single points of a non-vectorized run.
+
+    Attributes
+    ----------
+    ncall : int
+        Number of points evaluated (padding excluded).
+    nbatch : int
+        Number of batched calls.
+    largest : int
+        Largest batch seen.
+    """
+
+    def __init__(self, batch_fn, single_fn):
+        self.batch_fn = batch_fn
+        self.single_fn = single_fn
+        self.ncall = 0
+        self.nbatch = 0
+        self.largest = 0
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 1:
+            self.ncall += 1
+            return np.asarray(self.single_fn(x))
+        n = x.shape[0]
+        if n == 0:
+            return np.asarray(self.batch_fn(np.zeros((1, x.shape[1]))))[:0]
+        size = _bucket(n, self.largest)
+        self.largest = max(self.largest, n)
+        self.ncall += n
+        self.nbatch += 1
+        if size > n:
+            x = np.concatenate([x, np.repeat(x[-1:], size - n, axis=0)])
+        return np.asarray(self.batch_fn(x))[:n]
+
+
+def _bucket(n, largest):
+    """The padded size of a batch of ``n``: ``n`` itself if no smaller than
+    ``largest``, else the next power of two, capped at ``largest``."""
+    if n >= largest:
+        return n
+    return min(1 << (n - 1).bit_length(), largest)
+
+
+class SafeSampler(nautilus.Sampler):
+    """A :class:`nautilus.Sampler` whose checkpoint file is only ever replaced whole.
+
+    Attributes
+    ----------
+    problem_attrs : dict
+        HDF5 attributes identifying the problem, stored in every full write.
+    """
+
+    problem_attrs = None
+
+    def write(self, filepath, overwrite=False):
+        """Write the whole sampler to a temporary file, then rename it to ``filepath``."""
+        filepath = Path(filepath)
+        if filepath.exists() and not overwrite:
+            raise RuntimeError(f"File {filepath} already exists.")
+        tmp = _temporary_path(filepath)
+        super().write(tmp, overwrite=True)
+        with h5py.File(tmp, "r+") as f:
+            f.attrs.update(self.problem_attrs or {})
+        _publish(tmp, filepath)
+
+    def write_shell_update(self, filepath, shell):
+        """Update a copy of ``filepath`` with one shell, then rename it over the original."""
+        filepath = Path(filepath)
+        tmp = _temporary_path(filepath)
+        shutil.copyfile(filepath, tmp)
+        super().write_shell_update(tmp, shell)
+        _publish(tmp, filepath)
+
+
+def _checkpoint_path(checkpoint):
+    """``checkpoint + ".hdf5"`` as a Path (unchanged if it already ends so), or None."""
+    if checkpoint is None:
+        return None
+    name = os.fspath(checkpoint)
+    return Path(name if name.endswith(CHECKPOINT) else name + CHECKPOINT)
+
+
+def _temporary_path(path):
+    """Where a new version of ``path`` is written before it replaces it."""
+    path = Path(path)
+    return path.with_name(path.stem + ".tmp" + path.suffix)
+
+
+def _publish(tmp, path):
+    """Flush ``tmp`` to disk and atomically rename it to ``path``."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    directory = os.open(Path(path).resolve().parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _problem_attrs(problem):
+    """The HDF5 attributes a checkpoint records about its problem."""
+    return {"socca_ndim": int(problem.ndim), "socca_labels": [str(x) for x in problem.labels]}
+
+
+def _prepare_checkpoint(path, problem, resume):
+    """Drop a stale temporary file; delete ``path`` unless resuming, else check it.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` cannot be read or belongs to another problem.
+    """
+    _temporary_path(path).unlink(missing_ok=True)
+    if not resume:
+        path.unlink(missing_ok=True)
+    elif path.exists():
+        _check_checkpoint(path, problem)
+
+
+def _check_checkpoint(path, problem):
+    """Raise ValueError unless the checkpoint at ``path`` was written for ``problem``."""
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {k: f.attrs[k] for k in ("socca_ndim", "socca_labels") if k in f.attrs}
+    except OSError as err:
+        raise ValueError(
+            f"cannot read checkpoint {path} ({err}); pass resume=False to start afresh"
+        ) from err
+    if len(attrs) < 2:
+        raise ValueError(f"{path} is not a socca checkpoint; pass resume=False to overwrite it")
+    labels = tuple(str(x) for x in np.atleast_1d(attrs["socca_labels"]))
+    if int(attrs["socca_ndim"]) != problem.ndim or labels != tuple(problem.labels):
+        raise ValueError(
+            f"checkpoint {path} belongs to another problem: parameters {labels}, "
+            f"not {tuple(problem.labels)}; use another checkpoint name or resume=False"
+        )
+
+
+def _make_result(sampler, loglike, success):
+    """The common :class:`Result` of a finished nautilus run."""
+    points, log_w, log_l = sampler.posterior()
+    n_eff = float(sampler.n_eff)
+    extras = {
+        "ncall": int(sampler.n_like),
+        "n_eff": n_eff,
+        "eta": float(sampler.eta),
+        "log_l": log_l,
+        "success": bool(success),
+        "nbatch": loglike.nbatch,
+    }
+    return Result(
+        samples=points,
+        weights=np.exp(log_w - np.max(log_w)),
+        logz=sampler.log_z,
+        logz_err=1.0 / np.sqrt(n_eff) if n_eff > 0 else np.inf,
+        sampler=sampler,
+        extras=extras,
+    )
