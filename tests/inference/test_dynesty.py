@@ -51,7 +51,9 @@ def reference(gaussian):
 @pytest.fixture(scope="module")
 def full_run(gaussian):
     problem = Counting(gaussian)
-    result = backend.run(problem, seed=1, progress=False, nlive=300)
+    # dynesty's effective sample size is about 4 * nlive; the harness' KS test on 2000
+    # resampled draws needs it not much below 2000.
+    result = backend.run(problem, seed=1, progress=False, nlive=500)
     return problem, result
 
 
@@ -76,12 +78,13 @@ def test_result_bookkeeping(full_run):
 def test_likelihood_is_batched(full_run):
     problem, result = full_run
     queue = result.sampler.queue_size
-    assert queue == 30  # nlive // 10
+    assert queue == 50  # nlive // 10
     assert max(problem.sizes) == queue
     # Most points are evaluated in batches larger than one.
     sizes = np.array(problem.sizes)
     assert sizes[sizes > 1].sum() > 0.9 * result.extras["ncall"]
-    assert len(set(problem.sizes)) <= 6  # padded: few JAX compilations
+    # Padded to the queue size or a power of two below: few JAX compilations.
+    assert set(problem.sizes) <= {queue} | {2**k for k in range(6)}
 
 
 def test_same_seed_same_samples(gaussian):

@@ -220,3 +220,30 @@ def test_exponential_and_sersic_n1_agree(image):
     ser = Sersic(xc=ra, yc=dec, re=b * 3 * ARCSEC, Ie=np.exp(-b), ns=1.0).getmap(image)
     exp = Exponential(xc=ra, yc=dec, rs=3 * ARCSEC, Is=1.0).getmap(image)
     np.testing.assert_allclose(ser, exp, rtol=1e-9)
+
+
+def test_response_lookup_is_right_in_large_batches():
+    # regression: the matrix-product form ``wy @ image @ wx`` of the point
+    # source's response lookup returned wrong values under vmap for batches of
+    # ~100 and more on XLA:CPU (jax 0.10.2)
+    from socca import simulate
+    from socca.cli import quickstart_fit_model
+    from socca.models.parameters import ParameterMap
+    from socca.models.render import RenderGrid, _at
+
+    img, _ = simulate.mock_observation(simulate.quickstart_truth(), shape=(48, 48), seed=11)
+    model = quickstart_fit_model()
+    point, pmap = model.components[0], ParameterMap(model.components)
+    grid = RenderGrid(img.grid, img.shape)
+    response = jnp.asarray(np.ones(img.shape))
+    u = np.random.default_rng(0).uniform(size=(300, len(pmap.labels)))
+    priors_ = list(pmap.free.values())
+    thetas = np.array([[d.icdf(x) for d, x in zip(priors_, row, strict=True)] for row in u])
+
+    def lookup(theta):
+        return _at(response, point, pmap.component_values(point, pmap.resolve(theta)), grid)
+
+    batch = np.asarray(jax.jit(jax.vmap(lookup))(thetas))
+    single = np.array([float(jax.jit(lookup)(t)) for t in thetas])
+    np.testing.assert_allclose(batch, single, rtol=1e-12)
+    np.testing.assert_allclose(batch, 1.0, rtol=1e-12)

@@ -1,12 +1,21 @@
 """The ``nautilus`` backend: neural-network-boosted importance nested sampling.
 
+Options
+    nautilus' own defaults throughout (``n_live=2000``, ``n_networks=4``,
+    ``n_batch=100``, ``n_eff=10000``, ...). ``nlive`` is an alias of
+    ``n_live``. Options are sent to ``nautilus.Sampler`` or to
+    ``Sampler.run`` (``f_live``, ``n_eff``, ``n_like_max``, ``timeout``,
+    ``discard_exploration``, ...) by their signatures; any other name is a
+    TypeError, raised before sampling, as are the arguments socca sets itself
+    (``prior``, ``likelihood``, ``seed``, ``filepath``, ``verbose``, ...).
+
 Batching
-    The sampler runs with ``vectorized=True``: nautilus hands socca whole
-    batches of unit-cube points (``n_batch``, 100 by default), the prior
-    transform and the likelihood each see one ``(n, ndim)`` array and answer
-    with one call of ``problem.prior_transform`` / ``problem.loglike_batch``.
-    Batches are padded to a few fixed sizes so that JAX compiles each function
-    only a handful of times, whatever batch sizes nautilus produces.
+    The sampler runs with ``vectorized=True`` (``vectorized=False`` is allowed):
+    nautilus hands socca whole batches of unit-cube points and the prior
+    transform and the likelihood each answer one ``(n, ndim)`` array with one
+    call of ``problem.prior_transform`` / ``problem.loglike_batch``. Batches
+    are padded to a few sizes so that JAX compiles each function only a
+    handful of times, whatever batch sizes nautilus produces.
 
 Checkpoints
     ``checkpoint="name"`` uses nautilus' own HDF5 format in ``name.hdf5``.
@@ -19,18 +28,22 @@ Checkpoints
     with :func:`os.replace`. A rename is atomic, so at any moment
     ``name.hdf5`` is a whole checkpoint (the last one, or the one before); a
     killed run leaves at most a stale ``name.tmp.hdf5``, which the next run
-    discards. The price is one file copy per batch, about what nautilus
-    already spends rewriting the shell. The file records the problem's
-    ``ndim`` and ``labels`` and is refused (``ValueError``) by a problem with
-    other ones.
+    discards. The price is a file copy and an ``fsync`` per batch (about 15 %
+    of the run time on an 8-parameter Gaussian whose likelihood costs nothing;
+    little next to image likelihoods). The file also stores the random state,
+    so a run interrupted and resumed gives the samples of an uninterrupted one.
+    It records the problem's ``ndim`` and ``labels`` and is refused
+    (``ValueError``) by a problem with other ones.
 
 Evidence error
-    nautilus gives no uncertainty for ``log_z``. Its documentation and paper
-    put the statistical scatter of ``log_z`` at about ``1 / sqrt(n_eff)``, with
-    ``n_eff`` the effective sample size of the importance-weighted posterior
-    (``sampler.n_eff``); that is ``Result.logz_err``. It ignores the small bias
-    left by keeping the exploration phase (``discard_exploration=False``, the
-    nautilus default).
+    nautilus gives no uncertainty for ``log_z``. ``Result.logz_err`` is
+    ``1 / sqrt(n_eff)``, the relative error of an importance-sampling estimate
+    with ``n_eff`` effective samples (``sampler.n_eff``) and the statistical
+    error nautilus' authors quote. Over seeds, on the analytic test problem,
+    the scatter of ``log_z`` is 0.5 to 0.9 times this. It leaves out the bias
+    of keeping the exploration phase (``discard_exploration=False``, nautilus'
+    default), seen there up to about one such error at small ``n_live``;
+    ``discard_exploration=True`` removes it.
 """
 
 from __future__ import annotations

@@ -229,7 +229,7 @@ class _Prior:
     def rvs(self, size=1):
         """``size`` draws from the prior, shape ``(size, dim)``."""
         u = self.rng.uniform(size=(int(size), self.dim))
-        return np.asarray(self.problem.prior_transform(u), dtype=float)
+        return np.array(self.problem.prior_transform(u), dtype=float)  # writable: pocomc edits it
 
 
 # --------------------------------------------------------------------------- sampler and states
