@@ -34,19 +34,19 @@ def quickstart_fit_model(ra=20.0, dec=-10.0):
     return Model([point, galaxy])
 
 
-def demo(outdir="demo_output", method="nautilus", nlive=1000, seed=1):
+def demo(outdir="demo_output", method="nautilus", nlive=500, seed=1):
     """Simulate a galaxy with a nucleus, fit it, print the table and write the outputs."""
     import socca
     from socca import simulate
 
     os.makedirs(outdir, exist_ok=True)
-    truth_model = simulate.quickstart_truth()
-    img, _ = simulate.mock_observation(truth_model, sigma=0.05, seed=seed)
+    model = quickstart_fit_model()  # built first, so its components are comp_00, comp_01
+    img, _ = simulate.mock_observation(simulate.quickstart_truth(), sigma=0.05, seed=seed)
     mock_path = os.path.join(outdir, "mock.fits")
     img.hdu.writeto(mock_path, overwrite=True)
     print("Simulated a 128x128 image of a Sérsic galaxy + point source (sigma = 0.05)")
 
-    fit = socca.fitter(mod=quickstart_fit_model(), img=img)
+    fit = socca.fitter(mod=model, img=img)
     options = {"nlive": nlive} if method in ("nautilus", "dynesty") else {}
     start = time.perf_counter()
     fit.run(method=method, seed=seed, **options)
@@ -79,7 +79,7 @@ def main(argv=None):
     p_demo = sub.add_parser("demo", help="simulate a galaxy image and fit it")
     p_demo.add_argument("--outdir", default="demo_output", help="folder for the outputs")
     p_demo.add_argument("--method", default="nautilus", help="inference method")
-    p_demo.add_argument("--nlive", type=int, default=1000, help="live points (nested samplers)")
+    p_demo.add_argument("--nlive", type=int, default=500, help="live points (nested samplers)")
     p_demo.add_argument("--seed", type=int, default=1, help="seed of the noise and the sampler")
     args = parser.parse_args(argv)
     if args.command == "demo":

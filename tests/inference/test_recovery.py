@@ -27,7 +27,7 @@ TRUTH = {
 
 SETTINGS = {
     "nautilus": dict(nlive=300),
-    "dynesty": dict(nlive=300),
+    "dynesty": dict(nlive=100, sample="rslice"),
     "pocomc": dict(nlive=400, flow="maf3"),
     "emcee": dict(nwalkers=32, nsteps=2500, discard=1000),
     "numpyro": dict(nwarmup=300, nsamples=400),
