@@ -27,10 +27,9 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 import socca
-from socca import priors
+from socca.cli import quickstart_fit_model
 from socca.data import Image
 from socca.inference import Problem
-from socca.models import Model, Point, Sersic
 from socca.models.convolve import FourierConvolver
 from socca.noise import Normal
 
@@ -53,24 +52,6 @@ def synthetic_image(n, psf):
     )
 
 
-def quickstart_model():
-    point = Point(
-        xc=priors.uniform(20 - 5 * ARCSEC, 20 + 5 * ARCSEC),
-        yc=priors.uniform(-10 - 5 * ARCSEC, -10 + 5 * ARCSEC),
-        Ic=priors.loguniform(0.1, 100),
-    )
-    gal = Sersic(
-        xc=priors.boundto(point, "xc"),
-        yc=priors.boundto(point, "yc"),
-        theta=priors.uniform(0, np.pi),
-        e=priors.uniform(0, 0.9),
-        re=priors.loguniform(0.1 * ARCSEC, 10 * ARCSEC),
-        Ie=priors.loguniform(1e-3, 10),
-        ns=1.0,
-    )
-    return Model([point, gal])
-
-
 def median_time(fn, arg, repeats):
     jax.block_until_ready(fn(arg))
     times = []
@@ -82,7 +63,7 @@ def median_time(fn, arg, repeats):
 
 
 def measure(img, repeats):
-    model = quickstart_model()
+    model = quickstart_fit_model()
     problem = Problem(model, img)
     rng = np.random.default_rng(1)
     thetas = problem.prior_transform(rng.uniform(0.2, 0.8, (BATCH, problem.ndim)))

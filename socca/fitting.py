@@ -99,6 +99,7 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
             Forwarded to the sampler library (e.g. ``nlive``, ``nwalkers``).
         """
         backend = get_backend(method)
+        _check_conflicts(options)
         if getzprior and not backend.EVIDENCE:
             raise ValueError(
                 f"getzprior=True needs an evidence; method {method!r} does not compute one "
@@ -308,6 +309,18 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._build()
+
+
+def _check_conflicts(options):
+    """Refuse contradictory parallelism options before any work starts."""
+    pool = options.get("pool")
+    if pool is not None and options.get("ncores") is not None:
+        raise ValueError("give either ncores or pool, not both")
+    if pool is not None and options.get("vectorize") is True:
+        raise ValueError(
+            "vectorize=True evaluates whole batches in one process and cannot use a pool; "
+            "drop one of the two"
+        )
 
 
 def _portable(result):

@@ -197,3 +197,31 @@ def test_errors_before_running(mock):
     with pytest.raises(ValueError, match="no free parameters"):
         socca.fitter(mod=fixed, img=img)
     assert priors.is_free(fit.mod.components[0].xc)
+
+
+def test_conflicting_parallel_options_are_refused(optimized):
+    with pytest.raises(ValueError, match="ncores or pool"):
+        optimized.run(method="nautilus", ncores=2, pool=2)
+    with pytest.raises(ValueError, match="vectorize=True"):
+        optimized.run(method="emcee", pool=2, vectorize=True)
+
+
+def test_bmc_against_the_null_model(capsys):
+    img, _ = simulate.mock_observation(simulate.quickstart_truth(), shape=(32, 32),
+                                       sigma=0.05, seed=4)
+    fit = socca.fitter(mod=quickstart_fit_model(), img=img)
+    fit.run(method="nautilus", nlive=200, getzprior=True, seed=3, progress=False)
+    capsys.readouterr()
+    ln_raw, sig_raw, ln_deb, sig_deb = fit.bmc()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["null-model comparison", "=" * 21]
+    assert lines[2] == f"ln(Bayes factor) : {ln_raw:.3E}"
+    assert lines[3] == f"effective sigma : {sig_raw:.3E}"
+    assert lines[5:7] == ["prior deboosted", "=" * 21]
+    null = float(img.noise.loglike_fn()(np.zeros(img.shape)))
+    assert ln_raw == pytest.approx(fit.logz - null, rel=1e-12)
+    assert sig_raw == pytest.approx(np.sqrt(2 * ln_raw))
+    # on pure noise the source model cannot gain much evidence: the correction is small
+    noise_result, noise_null = fit._prior_result
+    assert abs(noise_result.logz - noise_null) < 0.01 * ln_raw
+    assert ln_deb == pytest.approx(ln_raw - (noise_result.logz - noise_null))
