@@ -47,6 +47,16 @@ def fake_posterior(fit, n=400, seed=0):
     return best, scale
 
 
+def test_method_specific_results_are_attributes(optimized):
+    fit = optimized
+    fit.run(method="optimizer")
+    np.testing.assert_array_equal(fit.results.x, fit.samples[0])
+    assert -fit.results.fun == pytest.approx(float(fit.loglike(fit.samples[0])), rel=1e-9)
+    assert fit.method == "optimizer" and fit.logz is None
+    with pytest.raises(AttributeError, match="tau"):
+        fit.tau
+
+
 def test_public_compiled_functions(optimized):
     fit = optimized
     u = np.full((5, len(fit.labels)), 0.5)
