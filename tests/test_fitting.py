@@ -54,7 +54,7 @@ def test_method_specific_results_are_attributes(optimized):
     assert -fit.results.fun == pytest.approx(float(fit.loglike(fit.samples[0])), rel=1e-9)
     assert fit.method == "optimizer" and fit.logz is None
     with pytest.raises(AttributeError, match="tau"):
-        fit.tau
+        _ = fit.tau
 
 
 def test_public_compiled_functions(optimized):
