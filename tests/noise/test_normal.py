@@ -71,7 +71,6 @@ def test_mad_recovers_sigma_and_prints(capsys):
     assert np.all(noise.sigma == noise.noise_level)
 
 
-@pytest.mark.skipif(not MOCK.exists(), reason="tutorial mock image not available")
 def test_mad_on_tutorial_mock(capsys):
     img = make_img(fits.getdata(MOCK))
     Normal().bind(img)
