@@ -116,7 +116,6 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         self.method, self._result, self._prior_result = method.lower(), result, None
         if getzprior:
             self._prior_result = self._noise_run(backend, seed, progress, options)
-        return self
 
     def _noise_run(self, backend, seed, progress, options):
         from socca.inference.noise_run import noise_problem
