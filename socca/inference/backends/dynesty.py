@@ -53,9 +53,7 @@ Checkpoints
 from __future__ import annotations
 
 import collections
-import inspect
 import io
-import os
 import pickle
 import threading
 from pathlib import Path
@@ -64,6 +62,20 @@ import dynesty
 import h5py
 import numpy as np
 
+from socca.inference.backends._common import (
+    checkpoint_path,
+    prepare_checkpoint,
+    split_options,
+)
+from socca.inference.backends._common import (
+    problem_attrs as _problem_attrs,
+)
+from socca.inference.backends._common import (
+    publish as _publish,
+)
+from socca.inference.backends._common import (
+    temporary_path as _temporary_path,
+)
 from socca.inference.results import Result
 
 EVIDENCE = True
@@ -123,7 +135,7 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
         For ``nlive`` with ``n_live``, or a checkpoint of another problem.
     """
     init_kw, run_kw = _split_options(options)
-    path = _checkpoint_path(checkpoint)
+    path = checkpoint_path(checkpoint, CHECKPOINT)
     if path is not None:
         _prepare_checkpoint(path, problem, resume)
     batch = BatchMap(problem, _queue_size(init_kw))
@@ -143,37 +155,15 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
 
 def _split_options(options):
     """Split ``options`` into ``NestedSampler`` and ``run_nested`` keywords."""
-    options = _resolve_aliases(options, ALIASES)
-    reserved = sorted(set(options) & set(RESERVED))
-    if reserved:
-        uses = ", ".join(f"{k!r} (use {RESERVED[k]})" for k in reserved)
-        raise TypeError(f"dynesty: socca sets these options itself: {uses}")
-    init_names = _parameters(dynesty.NestedSampler)
-    run_names = _parameters(dynesty.sampler.Sampler.run_nested)
-    unknown = sorted(set(options) - init_names - run_names)
-    if unknown:
-        raise TypeError(
-            f"dynesty: unknown option(s) {', '.join(map(repr, unknown))}; "
-            "options must be arguments of dynesty.NestedSampler or run_nested"
-        )
-    init_kw = {k: v for k, v in options.items() if k in init_names}
-    run_kw = {k: v for k, v in options.items() if k not in init_names}
-    return init_kw, run_kw
-
-
-def _resolve_aliases(options, aliases):
-    """Rename aliased options to the library's names; both given is a ValueError."""
-    options = dict(options)
-    for alias, name in aliases.items():
-        if alias in options:
-            if name in options:
-                raise ValueError(f"give {alias!r} or {name!r}, not both")
-            options[name] = options.pop(alias)
-    return options
-
-
-def _parameters(func):
-    return set(inspect.signature(func).parameters) - {"self"}
+    return split_options(
+        "dynesty",
+        options,
+        ALIASES,
+        RESERVED,
+        dynesty.NestedSampler,
+        dynesty.sampler.Sampler.run_nested,
+        "dynesty.NestedSampler or run_nested",
+    )
 
 
 def _queue_size(init_kw):
@@ -528,62 +518,6 @@ class _Unpickler(pickle.Unpickler):
         return self._externals[pid]
 
 
-def _checkpoint_path(checkpoint):
-    """``checkpoint + ".hdf5"`` as a Path (unchanged if it already ends so), or None."""
-    if checkpoint is None:
-        return None
-    name = os.fspath(checkpoint)
-    return Path(name if name.endswith(CHECKPOINT) else name + CHECKPOINT)
-
-
-def _temporary_path(path):
-    """Where a new version of ``path`` is written before it replaces it."""
-    return path.with_name(path.stem + ".tmp" + path.suffix)
-
-
-def _publish(tmp, path):
-    """Flush ``tmp`` to disk and atomically rename it to ``path``."""
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    directory = os.open(path.resolve().parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def _problem_attrs(problem):
-    """The HDF5 attributes a checkpoint records about its problem."""
-    return {"socca_ndim": int(problem.ndim), "socca_labels": [str(x) for x in problem.labels]}
-
-
 def _prepare_checkpoint(path, problem, resume):
     """Drop a stale temporary file; delete ``path`` unless resuming, else check it."""
-    _temporary_path(path).unlink(missing_ok=True)
-    if not resume:
-        path.unlink(missing_ok=True)
-    elif path.exists():
-        _check_checkpoint(path, problem)
-
-
-def _check_checkpoint(path, problem):
-    """Raise ValueError unless the checkpoint at ``path`` was written for ``problem``."""
-    try:
-        with h5py.File(path, "r") as f:
-            attrs = {k: f.attrs[k] for k in ("socca_ndim", "socca_labels") if k in f.attrs}
-            has_state = "sampler" in f
-    except OSError as err:
-        raise ValueError(
-            f"cannot read checkpoint {path} ({err}); pass resume=False to start afresh"
-        ) from err
-    if len(attrs) < 2 or not has_state:
-        raise ValueError(
-            f"{path} is not a socca dynesty checkpoint; pass resume=False to overwrite it"
-        )
-    labels = tuple(str(x) for x in np.atleast_1d(attrs["socca_labels"]))
-    if int(attrs["socca_ndim"]) != problem.ndim or labels != tuple(problem.labels):
-        raise ValueError(
-            f"checkpoint {path} belongs to another problem: parameters {labels}, "
-            f"not {tuple(problem.labels)}; use another checkpoint name or resume=False"
-        )
+    prepare_checkpoint(path, problem, resume, dataset="sampler", kind="socca dynesty")

@@ -48,8 +48,6 @@ Evidence error
 
 from __future__ import annotations
 
-import inspect
-import os
 import shutil
 from pathlib import Path
 
@@ -57,6 +55,20 @@ import h5py
 import nautilus
 import numpy as np
 
+from socca.inference.backends._common import (
+    checkpoint_path,
+    prepare_checkpoint,
+    split_options,
+)
+from socca.inference.backends._common import (
+    problem_attrs as _problem_attrs,
+)
+from socca.inference.backends._common import (
+    publish as _publish,
+)
+from socca.inference.backends._common import (
+    temporary_path as _temporary_path,
+)
 from socca.inference.results import Result
 
 EVIDENCE = True
@@ -112,7 +124,7 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
         For ``nlive`` with ``n_live``, or a checkpoint of another problem.
     """
     init_kw, run_kw = _split_options(options)
-    path = _checkpoint_path(checkpoint)
+    path = checkpoint_path(checkpoint, CHECKPOINT)
     if path is not None:
         _prepare_checkpoint(path, problem, resume)
     loglike = _Batched(problem.loglike_batch, problem.loglike)
@@ -136,46 +148,16 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
 
 
 def _split_options(options):
-    """Split ``options`` into ``Sampler`` and ``Sampler.run`` keywords.
-
-    Raises
-    ------
-    TypeError
-        For an option neither takes, or one socca sets itself.
-    ValueError
-        For an option given under two aliases.
-    """
-    options = _resolve_aliases(options, ALIASES)
-    reserved = sorted(set(options) & set(RESERVED))
-    if reserved:
-        uses = ", ".join(f"{k!r} (use {RESERVED[k]})" for k in reserved)
-        raise TypeError(f"nautilus: socca sets these options itself: {uses}")
-    init_names = _parameters(nautilus.Sampler.__init__)
-    run_names = _parameters(nautilus.Sampler.run)
-    unknown = sorted(set(options) - init_names - run_names)
-    if unknown:
-        raise TypeError(
-            f"nautilus: unknown option(s) {', '.join(map(repr, unknown))}; "
-            "options must be arguments of nautilus.Sampler or Sampler.run"
-        )
-    init_kw = {k: v for k, v in options.items() if k in init_names}
-    run_kw = {k: v for k, v in options.items() if k not in init_names}
-    return init_kw, run_kw
-
-
-def _resolve_aliases(options, aliases):
-    """Rename aliased options to the library's names; both given is a ValueError."""
-    options = dict(options)
-    for alias, name in aliases.items():
-        if alias in options:
-            if name in options:
-                raise ValueError(f"give {alias!r} or {name!r}, not both")
-            options[name] = options.pop(alias)
-    return options
-
-
-def _parameters(func):
-    return set(inspect.signature(func).parameters) - {"self"}
+    """Split ``options`` into ``nautilus.Sampler`` and ``Sampler.run`` keywords."""
+    return split_options(
+        "nautilus",
+        options,
+        ALIASES,
+        RESERVED,
+        nautilus.Sampler.__init__,
+        nautilus.Sampler.run,
+        "nautilus.Sampler or Sampler.run",
+    )
 
 
 class _Batched:
@@ -265,69 +247,9 @@ class SafeSampler(nautilus.Sampler):
         _publish(tmp, filepath)
 
 
-def _checkpoint_path(checkpoint):
-    """``checkpoint + ".hdf5"`` as a Path (unchanged if it already ends so), or None."""
-    if checkpoint is None:
-        return None
-    name = os.fspath(checkpoint)
-    return Path(name if name.endswith(CHECKPOINT) else name + CHECKPOINT)
-
-
-def _temporary_path(path):
-    """Where a new version of ``path`` is written before it replaces it."""
-    path = Path(path)
-    return path.with_name(path.stem + ".tmp" + path.suffix)
-
-
-def _publish(tmp, path):
-    """Flush ``tmp`` to disk and atomically rename it to ``path``."""
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    directory = os.open(Path(path).resolve().parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def _problem_attrs(problem):
-    """The HDF5 attributes a checkpoint records about its problem."""
-    return {"socca_ndim": int(problem.ndim), "socca_labels": [str(x) for x in problem.labels]}
-
-
 def _prepare_checkpoint(path, problem, resume):
-    """Drop a stale temporary file; delete ``path`` unless resuming, else check it.
-
-    Raises
-    ------
-    ValueError
-        If ``path`` cannot be read or belongs to another problem.
-    """
-    _temporary_path(path).unlink(missing_ok=True)
-    if not resume:
-        path.unlink(missing_ok=True)
-    elif path.exists():
-        _check_checkpoint(path, problem)
-
-
-def _check_checkpoint(path, problem):
-    """Raise ValueError unless the checkpoint at ``path`` was written for ``problem``."""
-    try:
-        with h5py.File(path, "r") as f:
-            attrs = {k: f.attrs[k] for k in ("socca_ndim", "socca_labels") if k in f.attrs}
-    except OSError as err:
-        raise ValueError(
-            f"cannot read checkpoint {path} ({err}); pass resume=False to start afresh"
-        ) from err
-    if len(attrs) < 2:
-        raise ValueError(f"{path} is not a socca checkpoint; pass resume=False to overwrite it")
-    labels = tuple(str(x) for x in np.atleast_1d(attrs["socca_labels"]))
-    if int(attrs["socca_ndim"]) != problem.ndim or labels != tuple(problem.labels):
-        raise ValueError(
-            f"checkpoint {path} belongs to another problem: parameters {labels}, "
-            f"not {tuple(problem.labels)}; use another checkpoint name or resume=False"
-        )
+    """Drop a stale temporary file; delete ``path`` unless resuming, else check it."""
+    prepare_checkpoint(path, problem, resume)
 
 
 def _make_result(sampler, loglike, success):
