@@ -21,7 +21,7 @@ import socca
 from socca.cli import quickstart_fit_model
 from socca.data import Image
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(os.environ.get("SOCCA_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def run(vectorized):
@@ -40,7 +40,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unbatched", action="store_true", help="also run without batching")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0].platform}")
+    print(f"{os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0].device_kind}")
     modes = [True, False] if args.unbatched else [True]
     for vectorized in modes:
         wall, ncall = run(vectorized)

@@ -12,6 +12,7 @@ Run: ``make bench`` (or ``.venv/bin/python benchmarks/render.py``).
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
@@ -34,8 +35,7 @@ from socca.models.convolve import FourierConvolver
 from socca.noise import Normal
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "data"
-BATCH = 64
+DATA = Path(os.environ.get("SOCCA_DATA", HERE.parent.parent / "shared" / "data"))
 ARCSEC = 1 / 3600
 
 
@@ -62,11 +62,11 @@ def median_time(fn, arg, repeats):
     return float(np.median(times))
 
 
-def measure(img, repeats):
+def measure(img, repeats, batch_size):
     model = quickstart_fit_model()
     problem = Problem(model, img)
     rng = np.random.default_rng(1)
-    thetas = problem.prior_transform(rng.uniform(0.2, 0.8, (BATCH, problem.ndim)))
+    thetas = problem.prior_transform(rng.uniform(0.2, 0.8, (batch_size, problem.ndim)))
     t0 = time.perf_counter()
     jax.block_until_ready(problem.loglike(thetas[0]))
     compile_s = time.perf_counter() - t0
@@ -77,7 +77,7 @@ def measure(img, repeats):
     pad = conv.padded
     pair = jax.jit(lambda x: jnp.fft.irfft2(jnp.fft.rfft2(x, s=pad), s=pad))
     x = jnp.asarray(np.random.default_rng(2).normal(size=img.shape))
-    xb = jnp.broadcast_to(x, (BATCH, *img.shape))
+    xb = jnp.broadcast_to(x, (batch_size, *img.shape))
     fft_single = median_time(pair, x, repeats)
     fft_batch = median_time(pair, xb, max(3, repeats // 8))
     return dict(
@@ -85,29 +85,45 @@ def measure(img, repeats):
         padded=pad[0],
         compile_s=compile_s,
         single_ms=single * 1e3,
-        batch_ms=batch * 1e3 / BATCH,
+        batch_ms=batch * 1e3 / batch_size,
         fft_ms=fft_single * 1e3,
-        fft_batch_ms=fft_batch * 1e3 / BATCH,
+        fft_batch_ms=fft_batch * 1e3 / batch_size,
     )
 
 
+REPEATS = {256: 100, 512: 40, 1024: 12, 2048: 6}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[256, 512, 1024], help="synthetic image sizes"
+    )
+    parser.add_argument("--tag", default="", help="suffix of the results file name")
+    return parser.parse_args()
+
+
 def main():
+    args = parse_args()
+    batch_size = args.batch
     psf_path, mock_path = DATA / "tutorial_psf.fits", DATA / "tutorial_mock.fits"
     psf = fits.getdata(psf_path).astype(float)
     rows = []
     if mock_path.exists():
         tutorial = Image(str(mock_path), noise=Normal(sigma=0.0447), addpsf=dict(img=str(psf_path)))
-        rows.append(("tutorial 128²", measure(tutorial, 200)))
-    for n, repeats in ((256, 100), (512, 40), (1024, 12)):
-        rows.append((f"synthetic {n}²", measure(synthetic_image(n, psf), repeats)))
+        rows.append(("tutorial 128²", measure(tutorial, 200, batch_size)))
+    for n in args.sizes:
+        image = synthetic_image(n, psf)
+        rows.append((f"synthetic {n}²", measure(image, REPEATS.get(n, 20), batch_size)))
 
     header = (
         f"# socca likelihood benchmark — {datetime.date.today().isoformat()}\n\n"
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, {jax.devices()[0].platform}; "
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {jax.devices()[0].device_kind}; "
         f"python {platform.python_version()}, jax {jax.__version__}, "
         f"numpyro {numpyro.__version__}, socca {socca.__version__}\n\n"
         "Model: Point + Sérsic (quickstart), PSF 34², float64. Times are medians, "
-        f"batched = vmapped batch of {BATCH} per evaluation.\n\n"
+        f"batched = vmapped batch of {batch_size} per evaluation.\n\n"
     )
     table = [
         "| image | padded | compile (s) | loglike single (ms) | loglike batched (ms/eval) "
@@ -122,7 +138,8 @@ def main():
         )
     text = header + "\n".join(table) + "\n"
     print(text)
-    out = HERE / "results" / f"{datetime.date.today().isoformat()}.md"
+    tag = f"-{args.tag}" if args.tag else ""
+    out = HERE / "results" / f"{datetime.date.today().isoformat()}{tag}.md"
     out.parent.mkdir(exist_ok=True)
     tmp = out.with_suffix(".md.tmp")
     tmp.write_text(text)
