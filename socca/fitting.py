@@ -74,6 +74,7 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         getzprior=False,
         seed=None,
         progress=True,
+        verbose=None,
         **options,
     ):
         """Run the inference.
@@ -94,12 +95,17 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         seed : int, optional
             Seed for reproducible runs.
         progress : bool
-            Show the sampler's progress output.
+            Show progress: the sampler's own output or a progress bar (also
+            for the prior-evidence run).
+        verbose : bool, optional
+            Alias of ``progress``.
         **options
             Forwarded to the sampler library (e.g. ``nlive``, ``nwalkers``).
         """
         backend = get_backend(method)
         _check_conflicts(options)
+        if verbose is not None:
+            progress = bool(verbose)
         if getzprior and not backend.EVIDENCE:
             raise ValueError(
                 f"getzprior=True needs an evidence; method {method!r} does not compute one "
@@ -121,6 +127,8 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         from socca.inference.noise_run import noise_problem
 
         problem = noise_problem(self.mod, self.img, seed)
+        if progress:
+            print("\nPrior evidence: fitting the model to a pure-noise realisation")
         result = backend.run(problem, seed=seed, progress=progress, **options)
         return result, problem.null_loglike
 
@@ -152,6 +160,16 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         if result is not None and name in result.extras:
             return result.extras[name]
         raise AttributeError(f"fitter has no attribute {name!r}")
+
+    @property
+    def plot(self):
+        """Figures of this fit: ``fit.plot.comparison(...)``, ``fit.plot.corner(...)``.
+
+        See :class:`socca.plotting.Plotter`; matplotlib is imported on first use.
+        """
+        from socca.plotting import Plotter
+
+        return Plotter(self)
 
     def best(self):
         """Best-fit parameter vector: the optimum, or the weighted posterior median."""

@@ -121,8 +121,14 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
     TypeError
         For an option neither nautilus method takes, or one socca sets.
     ValueError
-        For ``nlive`` with ``n_live``, or a checkpoint of another problem.
+        For ``nlive`` with ``n_live``, a checkpoint of another problem, or
+        fewer than two free parameters (nautilus' own limit).
     """
+    if problem.ndim < 2:
+        raise ValueError(
+            f"nautilus needs at least 2 free parameters, the model has {problem.ndim}; "
+            "use method='dynesty', 'pocomc', 'emcee' or 'optimizer'"
+        )
     init_kw, run_kw = _split_options(options)
     path = checkpoint_path(checkpoint, CHECKPOINT)
     if path is not None:
