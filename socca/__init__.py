@@ -12,8 +12,8 @@ import jax
 # sub-pixel offsets at RA ~ 100 deg, so double precision is required.
 jax.config.update("jax_enable_x64", True)
 
-from socca import data, models, noise, priors  # noqa: E402
+from socca import data, models, noise, plotting, priors  # noqa: E402
 from socca.fitting import fitter, load  # noqa: E402
 
-__all__ = ["data", "fitter", "load", "models", "noise", "priors"]
+__all__ = ["data", "fitter", "load", "models", "noise", "plotting", "priors"]
 __version__ = "0.1.0"

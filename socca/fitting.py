@@ -171,6 +171,16 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
 
         return Plotter(self)
 
+    @property
+    def plot(self):
+        """Figures of this fit: ``fit.plot.comparison(...)``, ``fit.plot.corner(...)``.
+
+        See :class:`socca.plotting.Plotter`; matplotlib is imported on first use.
+        """
+        from socca.plotting import Plotter
+
+        return Plotter(self)
+
     def best(self):
         """Best-fit parameter vector: the optimum, or the weighted posterior median."""
         result = self._require_result("best")
