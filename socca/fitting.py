@@ -320,10 +320,15 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         if os.path.exists(path) and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
         tmp = f"{path}.tmp"
-        with open(tmp, "wb") as fh:
-            dill.dump(self, fh, recurse=True)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(tmp, "wb") as fh:
+                dill.dump(self, fh, recurse=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
         os.replace(tmp, path)
 
     def __getstate__(self):
@@ -331,6 +336,9 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         for key in ("problem", "loglike", "loglike_batch", "prior_transform", "log_prior", "_maps"):
             state.pop(key, None)
         state["_result"] = _portable(state.get("_result"))
+        if state.get("_prior_result") is not None:
+            noise_result, noise_null = state["_prior_result"]
+            state["_prior_result"] = (_portable(noise_result), noise_null)
         return state
 
     def __setstate__(self, state):

@@ -216,7 +216,7 @@ def test_conflicting_parallel_options_are_refused(optimized):
         optimized.run(method="emcee", pool=2, vectorize=True)
 
 
-def test_bmc_against_the_null_model(capsys):
+def test_bmc_against_the_null_model(capsys, tmp_path):
     img, _ = simulate.mock_observation(simulate.quickstart_truth(), shape=(32, 32),
                                        sigma=0.05, seed=4)
     fit = socca.fitter(mod=quickstart_fit_model(), img=img)
@@ -235,3 +235,8 @@ def test_bmc_against_the_null_model(capsys):
     noise_result, noise_null = fit._prior_result
     assert abs(noise_result.logz - noise_null) < 0.01 * ln_raw
     assert ln_deb == pytest.approx(ln_raw - (noise_result.logz - noise_null))
+    # the prior-evidence run survives a dump (its sampler is dropped) and bmc agrees after load
+    fit.dump(tmp_path / "zprior.pickle")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zprior.pickle"]
+    reloaded = socca.load(tmp_path / "zprior.pickle")
+    assert reloaded.bmc() == pytest.approx((ln_raw, sig_raw, ln_deb, sig_deb), rel=1e-12)
