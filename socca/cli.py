@@ -66,10 +66,21 @@ def demo(outdir="demo_output", method="nautilus", nlive=500, seed=1):
 
     model_path = os.path.join(outdir, "model.fits")
     fit.savemodel(model_path, overwrite=True)
+    written = {"mock image": mock_path, "model (3 slices)": model_path}
+    written["comparison plot"] = os.path.join(outdir, "comparison.png")
+    fit.plot.comparison(name=written["comparison plot"], fmt="png")
+    if fit.method != "optimizer":  # a single optimum has no posterior to draw
+        written["corner plot"] = os.path.join(outdir, "corner.png")
+        fit.plot.corner(name=written["corner plot"], fmt="png", truths=_truth_vector(fit, truth))
     print("\nFiles written:")
-    print(f"  mock image      : {mock_path}")
-    print(f"  model (3 slices): {model_path}")
+    for what, path in written.items():
+        print(f"  {what:<16}: {path}")
     return fit
+
+
+def _truth_vector(fit, truth):
+    """The input values in the fit's free-parameter order (None where unknown)."""
+    return [truth.get(label.split("_", 2)[-1]) for label in fit.labels]
 
 
 def fit_command(config, check=False, overwrite=False):

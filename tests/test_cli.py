@@ -143,3 +143,28 @@ def test_errors_exit_with_status_2(tmp_path, capsys, flag):
     line = next(i for i, s in enumerate(bad.read_text().splitlines(), 1) if "missing_psf" in s)
     assert err == (f"socca: error: {bad}:{line}: psf.path: PSF file not found: "
                    f"{SHARED_DATA / 'missing_psf.fits'}\n")
+
+
+def test_demo_writes_every_file_and_says_where(tmp_path, capsys):
+    from socca.cli import main
+
+    outdir = tmp_path / "demo"
+    assert main(["demo", "--outdir", str(outdir), "--method", "optimizer", "--seed", "2"]) == 0
+    tail = capsys.readouterr().out.strip().splitlines()[-4:]
+    # the optimizer has no posterior: no corner plot, and the list says so by omission
+    assert tail[0] == "Files written:"
+    for line, name in zip(tail[1:], ["mock.fits", "model.fits", "comparison.png"], strict=True):
+        path = Path(line.split(": ", 1)[1])
+        assert path == outdir / name and path.stat().st_size > 0
+    assert (outdir / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (outdir / "corner.png").exists()
+
+
+def test_demo_truths_follow_the_free_parameters():
+    from socca.cli import _truth_vector
+
+    class Labelled:
+        labels = ("comp_00_xc", "comp_00_Ic", "comp_01_re", "comp_01_radial_rs")
+
+    truth = {"xc": 20.0, "Ic": 10.0, "re": 4e-4}
+    assert _truth_vector(Labelled, truth) == [20.0, 10.0, 4e-4, None]
