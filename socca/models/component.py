@@ -7,7 +7,6 @@ description) and provides a pure rendering method; the values users assign
 
 from __future__ import annotations
 
-import itertools
 import numbers
 from dataclasses import dataclass, field
 
@@ -36,7 +35,29 @@ class ParamEntry:
     declared: bool = field(default=True, repr=False)
 
 
-_ids = itertools.count()
+class _IdAllocator:
+    """Hands out component numbers in creation order.
+
+    A sub-profile adopted by a composite component (``Disk(radial=Sersic())``)
+    was created first and took a number; it gives that number back when it was
+    the last one handed out, so the composite takes it and ids stay
+    consecutive.
+    """
+
+    def __init__(self):
+        self._next = 0
+
+    def take(self) -> int:
+        number = self._next
+        self._next += 1
+        return number
+
+    def give_back(self, number: int) -> None:
+        if number == self._next - 1:
+            self._next -= 1
+
+
+_ids = _IdAllocator()
 
 
 def is_static_zero(value) -> bool:
@@ -80,6 +101,8 @@ class Component:
 
     PARAMS: tuple[Param, ...] = ()
     kind = "extended"
+    #: False for building blocks that only live inside a composite (vertical profiles)
+    standalone = True
 
     def __init__(self, **values):
         entries = {}
@@ -87,8 +110,10 @@ class Component:
             for p in cls.__dict__.get("PARAMS", ()):
                 entries[p.name] = ParamEntry(p.default, p.units, p.description)
         object.__setattr__(self, "_params", entries)
-        object.__setattr__(self, "id", f"comp_{next(_ids):02d}")
+        object.__setattr__(self, "id", f"comp_{_ids.take():02d}")
         object.__setattr__(self, "_positive", False)
+        object.__setattr__(self, "_subprofiles", {})
+        object.__setattr__(self, "_parent", None)
         for name, value in values.items():
             setattr(self, name, value)
 
@@ -97,12 +122,18 @@ class Component:
         params = self.__dict__.get("_params", {})
         if name in params:
             return params[name].value
+        nested = self._nested(name)
+        if nested is not None:
+            return getattr(*nested)
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def __setattr__(self, name, value):
+        nested = None if name in self._params else self._nested(name)
         if name in self._params:
             owner = f"{self.id}({type(self).__name__})"
             self._params[name].value = _validate_value(owner, name, value)
+        elif nested is not None:
+            setattr(*nested, value)
         elif name == "id":
             raise AttributeError("a component's id is assigned at creation and cannot change")
         elif hasattr(type(self), name):
@@ -110,8 +141,16 @@ class Component:
         else:
             raise AttributeError(
                 f"{type(self).__name__} has no parameter {name!r}; valid parameters: "
-                f"{', '.join(self._params)} (use addparameter() to add a new one)"
+                f"{', '.join(self.parameter_entries())} (use addparameter() to add a new one)"
             )
+
+    def _nested(self, name):
+        """``(sub-profile, its parameter name)`` for a flat name ``<role>_<name>``, or None."""
+        for role, sub in self.__dict__.get("_subprofiles", {}).items():
+            inner = name[len(role) + 1 :]
+            if name.startswith(role + "_") and inner in sub.parameter_names:
+                return sub, inner
+        return None
 
     def __getstate__(self):
         return dict(self.__dict__)
@@ -133,12 +172,40 @@ class Component:
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
-        """Names of all parameters, in declaration order."""
-        return tuple(self._params)
+        """Names of all parameters, in declaration order (sub-profiles' as ``<role>_<name>``)."""
+        return tuple(self.parameter_entries())
 
     def parameter_entries(self) -> dict[str, ParamEntry]:
-        """Copy of the name → :class:`ParamEntry` table."""
-        return dict(self._params)
+        """Copy of the name → :class:`ParamEntry` table.
+
+        The parameters of sub-profiles (``disk.radial.re``) follow the
+        component's own, named ``<role>_<name>`` (``radial_re``); the entries
+        are shared, so the table always reflects the sub-profiles' values.
+        """
+        entries = dict(self._params)
+        for role, sub in self.subprofiles().items():
+            for name, entry in sub.parameter_entries().items():
+                entries[f"{role}_{name}"] = entry
+        return entries
+
+    def subprofiles(self) -> dict[str, Component]:
+        """The sub-profiles of a composite component, role → profile (empty for others)."""
+        return dict(self.__dict__.get("_subprofiles", {}))
+
+    @property
+    def parent(self):
+        """The composite component this one is a sub-profile of, or None."""
+        return self.__dict__.get("_parent")
+
+    def hyperparameters(self) -> dict[str, tuple[object, str, str]]:
+        """Settings that shape the rendering but are never fitted.
+
+        Returns
+        -------
+        dict
+            Name → ``(value, units, description)``; empty for most components.
+        """
+        return {}
 
     # -- editing parameters ---------------------------------------------------
     def addparameter(self, name, value=None, units="", description=""):
@@ -155,7 +222,7 @@ class Component:
         """
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"parameter name must be a Python identifier, got {name!r}")
-        if name in self._params or hasattr(type(self), name):
+        if name in self.parameter_entries() or hasattr(type(self), name):
             raise ValueError(f"{self.id} already has an attribute named {name!r}")
         value = _validate_value(self.id, name, value)
         self._params[name] = ParamEntry(value, units, description, declared=False)
@@ -193,7 +260,7 @@ class Component:
         numpy.ndarray
             The component image, in image units.
         """
-        for name, entry in self._params.items():
+        for name, entry in self.parameter_entries().items():
             if not isinstance(entry.value, float):
                 raise ValueError(
                     f"getmap needs every parameter of {self.id} to be a number; "
@@ -207,16 +274,137 @@ class Component:
         return f"<{type(self).__name__} {self.id}>"
 
 
+class SubProfileSlot:
+    """Class attribute exposing one sub-profile of a :class:`Composite` (``disk.radial``).
+
+    Reading gives the sub-profile; assigning a new profile replaces it (after
+    the composite has checked it is allowed in that role).
+    """
+
+    def __set_name__(self, owner, name):
+        self.role = name
+
+    def __get__(self, comp, owner=None):
+        if comp is None:
+            return self
+        return comp._subprofiles[self.role]
+
+    def __set__(self, comp, profile):
+        if comp._subprofiles.get(self.role) is profile:
+            return
+        keep = comp._check_subprofile(self.role, profile)
+        _check_unused(comp, self.role, profile, keep)
+        _claim([profile])
+        comp._adopt(self.role, profile, keep)
+
+
+class Composite(Component):
+    """A component built from sub-profiles (``Disk``, the bridges).
+
+    Each sub-profile fills a role declared as a :class:`SubProfileSlot`. Its
+    parameters stay on the sub-profile (``disk.radial.re = prior``) and are
+    part of the composite's parameter table as ``<role>_<name>``, so their
+    labels in a model are ``<id>_<role>_<name>`` (``comp_00_radial_re``), the
+    names functional priors use. An adopted sub-profile takes the id
+    ``<id>_<role>``, which makes ``boundto(disk.radial, "re")`` work as for
+    any component. Parameters a role does not use (a radial profile's
+    geometry inside a disk, say) are removed from the sub-profile.
+
+    Parameters
+    ----------
+    subprofiles : dict
+        Role → profile instance.
+    **values
+        Initial values of the composite's own parameters (and of the
+        sub-profiles' as ``<role>_<name>``).
+    """
+
+    def __init__(self, subprofiles, **values):
+        keep = {role: self._check_subprofile(role, sub) for role, sub in subprofiles.items()}
+        for role, sub in subprofiles.items():
+            _check_unused(self, role, sub, keep[role])
+        _claim(list(subprofiles.values()))
+        super().__init__()
+        for role, sub in subprofiles.items():
+            self._adopt(role, sub, keep[role])
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def _check_subprofile(self, role, profile) -> tuple[str, ...]:  # pragma: no cover
+        """Raise if ``profile`` cannot fill ``role``; return the parameter names it keeps."""
+        raise NotImplementedError
+
+    def _adopt(self, role, profile, keep):
+        old = self._subprofiles.get(role)
+        if old is not None:
+            object.__setattr__(old, "_parent", None)
+        for name in [n for n in profile._params if n not in keep]:
+            del profile._params[name]
+        object.__setattr__(profile, "id", f"{self.id}_{role}")
+        object.__setattr__(profile, "_parent", self)
+        self._subprofiles[role] = profile
+
+
+def _check_unused(comp, role, profile, keep):
+    """Refuse a sub-profile whose unused parameters were given values (they would be ignored)."""
+    defaults = {}
+    for cls in reversed(type(profile).__mro__):
+        defaults.update({p.name: p.default for p in cls.__dict__.get("PARAMS", ())})
+    ignored = [
+        name
+        for name, entry in profile._params.items()
+        if name not in keep and name in defaults and entry.value != defaults[name]
+    ]
+    if ignored:
+        owner = type(comp).__name__
+        them = "them" if len(ignored) > 1 else "it"
+        raise ValueError(
+            f"{owner}: the {role} profile ({type(profile).__name__}) has {', '.join(ignored)} "
+            f"set, but a {owner} sets {them} itself and would ignore what was given; leave "
+            f"{them} unset (the {role} profile keeps: {', '.join(keep) or 'nothing'})"
+        )
+
+
+def _claim(profiles):
+    """Check that ``profiles`` are distinct and free, and give their numbers back (newest first)."""
+    for i, profile in enumerate(profiles):
+        if not isinstance(profile, Component):
+            raise TypeError(f"expected a profile instance, got {profile!r}")
+        if profile.parent is not None:
+            raise ValueError(
+                f"{type(profile).__name__} {profile.id} already belongs to {profile.parent.id}; "
+                f"create a new instance"
+            )
+        if any(profile is other for other in profiles[:i]):
+            raise ValueError(
+                f"the same {type(profile).__name__} instance cannot fill two roles; "
+                f"create one instance per role"
+            )
+    numbers = [int(p.id[5:]) for p in profiles if p.id[5:].isdigit()]
+    for number in sorted(numbers, reverse=True):
+        _ids.give_back(number)
+
+
 def format_component(comp: Component) -> str:
     """The text block :meth:`Component.parameters` prints."""
-    title = f"{comp.id} ({type(comp).__name__})"
+    subs = ", ".join(f"{role}={type(sub).__name__}" for role, sub in comp.subprofiles().items())
+    title = f"{comp.id} ({type(comp).__name__}{': ' + subs if subs else ''})"
     lines = [title, "-" * len(title)]
     entries = comp.parameter_entries()
-    width = max((len(n) for n in entries), default=0)
+    hyper = comp.hyperparameters()
+    width = max((len(n) for n in [*entries, *hyper]), default=0)
     for name, entry in entries.items():
         value = "None" if entry.value is None else priors.describe(entry.value)
-        units = f"[{entry.units}]" if entry.units else ""
-        lines.append(f"{name:<{width}} : {value:<36} {units:<7} {entry.description}".rstrip())
+        lines.append(_row(name, width, value, entry.units, entry.description))
+    if hyper:
+        lines.append("hyper-parameters (not fitted):")
+        for name, (value, units, description) in hyper.items():
+            lines.append(_row(name, width, str(value), units, description))
     if comp.positive:
         lines.append("(positive: negative pixels are rejected)")
     return "\n".join(lines)
+
+
+def _row(name, width, value, units, description) -> str:
+    units = f"[{units}]" if units else ""
+    return f"{name:<{width}} : {value:<36} {units:<7} {description}".rstrip()

@@ -37,6 +37,16 @@ class Model:
         """
         if not isinstance(comp, Component):
             raise TypeError(f"addcomponent expects a socca component, got {type(comp).__name__}")
+        if comp.parent is not None:
+            raise ValueError(
+                f"{comp.id} ({type(comp).__name__}) is a sub-profile of {comp.parent.id}; "
+                f"add {comp.parent.id} ({type(comp.parent).__name__}) instead"
+            )
+        if not comp.standalone:
+            raise TypeError(
+                f"{type(comp).__name__} is a building block of composite components "
+                f"(e.g. Disk(vertical={type(comp).__name__}())), not a model component"
+            )
         if any(c is comp or c.id == comp.id for c in self.components):
             raise ValueError(f"component {comp.id} is already in the model")
         missing = [n for n, e in comp.parameter_entries().items() if e.value is None]

@@ -1,9 +1,11 @@
 """Packing and unpacking of the free-parameter vector.
 
-Every parameter of every component gets the label ``<id>_<name>``. Free
-parameters (priors) take their values from the vector ``theta`` in label
-order; fixed ones are constants; tied ones (functions, ``boundto``) are
-computed from other labels, in dependency order, inside the traced function.
+Every parameter of every component gets the label ``<id>_<name>``; those of
+a composite's sub-profiles (``disk.radial.re``) are ``<id>_<role>_<name>``
+(``comp_00_radial_re``). Free parameters (priors) take their values from the
+vector ``theta`` in label order; fixed ones are constants; tied ones
+(functions, ``boundto``) are computed from other labels, in dependency order,
+inside the traced function.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class ParameterMap:
         self.fixed: dict[str, float] = {}
         ties: dict[str, Tie] = {}
         ids = {c.id: c for c in self.components}
+        for comp in self.components:  # sub-profiles, the targets of boundto(disk.radial, ...)
+            ids.update({sub.id: sub for sub in comp.subprofiles().values()})
         for comp in self.components:
             for name, entry in comp.parameter_entries().items():
                 key = label(comp, name)
@@ -73,8 +77,9 @@ class ParameterMap:
         if isinstance(value, priors.BoundTo):
             target = value.component
             if ids.get(target.id) is not target:
+                owner = target.parent if target.parent is not None else target
                 raise ValueError(
-                    f"{key} is bound to {target.id}.{value.name}, but {target.id} is not "
+                    f"{key} is bound to {target.id}.{value.name}, but {owner.id} is not "
                     f"part of this model: add it with Model.addcomponent"
                 )
             return Tie(_identity, (label(target, value.name),))

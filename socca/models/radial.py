@@ -1,7 +1,8 @@
 """Radial (elliptical) surface-brightness components.
 
 Each class declares its shape parameters and names the pure profile function
-of :mod:`socca.models.profiles.radial` that it evaluates.
+of :mod:`socca.models.profiles` that it evaluates. Every profile can be
+truncated (see :mod:`socca.models.truncation`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ import inspect
 import jax.numpy as jnp
 
 from socca.models import profiles
-from socca.models.component import DEG_PER_ARCSEC, Component, Param, is_static_zero
+from socca.models.component import (
+    DEG_PER_ARCSEC,
+    Component,
+    Param,
+    ParamEntry,
+    _validate_value,
+    is_static_zero,
+)
+from socca.models.profiles import radial as laws
+from socca.models.profiles.gnfw import gnfw
+from socca.models.truncation import TRUNCATION_PARAMS, as_truncation
 
 GEOMETRY = (
     Param("xc", None, "deg", "Right ascension of the centre"),
@@ -28,13 +39,118 @@ class Profile(Component):
 
     Subclasses set ``profile`` to a pure function ``f(r, **shape)`` and declare
     its shape parameters in ``PARAMS``.
+
+    Parameters
+    ----------
+    truncation : None, bool, Truncation, optional
+        Outer truncation (see :mod:`socca.models.truncation`): ``True`` for a
+        :class:`~socca.models.truncation.HyperTangent` with default ``rt`` and
+        ``wt``, ``HyperTangent(rt=..., wt=...)`` or
+        ``Exponential(rt=..., wt=...)``. It adds the parameters ``rt`` and
+        ``wt``; it can also be assigned or removed (``None``) later.
+    **values
+        Initial parameter values (numbers, priors or ties), ``rt`` and ``wt``
+        included when truncated.
     """
 
     PARAMS = GEOMETRY
+    _truncation = None
+
+    def __init__(self, *, truncation=None, **values):
+        super().__init__()
+        self._configure(truncation, values)
+
+    def _configure(self, truncation, values):
+        """Attach ``truncation``, then assign ``values`` (``rt``, ``wt`` included)."""
+        if truncation is None and any(k in values for k in ("rt", "wt")):
+            raise ValueError(
+                f"{type(self).__name__}: rt and wt are truncation parameters; "
+                f"pass truncation=True (or HyperTangent/Exponential) to use them"
+            )
+        self.truncation = truncation
+        for name, value in values.items():
+            setattr(self, name, value)
 
     @staticmethod
     def profile(r, **shape):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # -- truncation -----------------------------------------------------------
+    @property
+    def truncation(self):
+        """The outer truncation (a :class:`~socca.models.truncation.Truncation`) or None.
+
+        Assigning one adds the parameters ``rt`` and ``wt`` (set to the
+        truncation's values, replacing any previous ones); assigning ``None``
+        removes them.
+        """
+        return self._truncation
+
+    @truncation.setter
+    def truncation(self, value):
+        new = as_truncation(value)
+        names = [n for n, _, _ in TRUNCATION_PARAMS]
+        if new is not None:
+            owned = names if self._truncation is not None else []
+            taken = set(self._params).difference(owned)
+            clash = [n for n in names if n in taken or hasattr(type(self), n)]
+            if clash:
+                raise ValueError(
+                    f"{self.id} ({type(self).__name__}) already has parameter(s) "
+                    f"{', '.join(clash)}: a truncation needs rt and wt for itself"
+                )
+            owner = f"{self.id}({type(self).__name__})"
+            checked = {n: _validate_value(owner, n, getattr(new, n)) for n in names}
+        if self._truncation is not None:
+            for name in names:
+                self._params.pop(name, None)
+        object.__setattr__(self, "_truncation", new)
+        if new is not None:
+            for name, units, description in TRUNCATION_PARAMS:
+                entry = ParamEntry(checked[name], units, f"{description} ({new.label})")
+                self._params[name] = entry
+
+    def removeparameter(self, name):
+        """Remove a parameter previously added with ``addparameter``."""
+        if self._truncation is not None and name in ("rt", "wt"):
+            raise ValueError(
+                f"{name!r} belongs to the truncation of {self.id}; "
+                f"set truncation = None to remove it"
+            )
+        super().removeparameter(name)
+
+    # -- evaluation -------------------------------------------------------------
+    def shape_names(self) -> tuple[str, ...]:
+        """Names of the parameters the profile function takes (all but the radius)."""
+        return profile_arguments(self.profile)
+
+    def radial_names(self) -> tuple[str, ...]:
+        """Names of the parameters :meth:`radial_values` reads: shape, then ``rt``, ``wt``."""
+        extra = tuple(n for n, _, _ in TRUNCATION_PARAMS) if self._truncation is not None else ()
+        return self.shape_names() + extra
+
+    def radial_values(self, r, values):
+        """Surface brightness ``I(r)``, times the truncation taper when there is one.
+
+        Pure: safe under ``jit``, ``vmap`` and ``grad``.
+
+        Parameters
+        ----------
+        r : array
+            Radii, in degrees (any shape).
+        values : dict
+            Parameter name → (possibly traced) value; must hold at least the
+            profile's shape parameters, and ``rt``, ``wt`` when truncated.
+
+        Returns
+        -------
+        array
+            ``I(r)``, the shape of ``r``.
+        """
+        out = self.profile(r, **{n: values[n] for n in self.shape_names()})
+        if self._truncation is not None:
+            out = out * self._truncation.taper(r, values["rt"], values["wt"])
+        return out
 
     def image(self, values, grid):
         """Pure rendering: sub-pixel averaged surface brightness on ``grid``.
@@ -55,8 +171,7 @@ class Profile(Component):
             values["cbox"],
             boxy=not is_static_zero(values["cbox"]),
         )
-        shape = {n: values[n] for n in profile_arguments(self.profile)}
-        return jnp.mean(self.profile(r, **shape), axis=0)
+        return jnp.mean(self.radial_values(r, values), axis=0)
 
 
 @functools.cache
@@ -124,3 +239,75 @@ class TopHat(Profile):
 
     PARAMS = (Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Radius"),)
     profile = staticmethod(profiles.tophat)
+
+
+class gNFW(Profile):
+    """Line-of-sight projection of the generalised NFW profile, ``Ic`` at the centre.
+
+    The 3-D profile is ``x^-gamma (1 + x^alpha)^((gamma - beta)/alpha)`` with
+    ``x = r/rc``; its projection is tabulated in log radius and interpolated
+    (relative accuracy ~1e-5, see :mod:`socca.models.profiles.gnfw`). The
+    slopes may be fixed (the table is computed once) or free (it is rebuilt
+    inside the compiled likelihood). The central brightness is finite only
+    for ``gamma < 1`` and the projection only for ``beta > 1``: fixed slopes
+    outside these ranges raise ``ValueError``, free ones give NaN, i.e. a
+    rejected sample (log-likelihood ``-inf``).
+    The defaults are the universal pressure profile of Arnaud et al. (2010).
+    """
+
+    PARAMS = (
+        Param("rc", None, "deg", "Core (scale) radius"),
+        Param("Ic", None, "image", "Central surface brightness"),
+        Param("alpha", 1.051, "", "Intermediate slope"),
+        Param("beta", 5.4905, "", "Outer slope (3-D, > 1)"),
+        Param("gamma", 0.3081, "", "Inner slope (3-D, < 1)"),
+    )
+    profile = staticmethod(gnfw)
+
+
+class PolyExponential(Profile):
+    """Exponential times a quartic, ``Is (1 + sum_k c_k (r/rc)^k) exp(-r/rs)``."""
+
+    PARAMS = (
+        Param("rs", None, "deg", "Scale radius"),
+        Param("Is", None, "image", "Central surface brightness"),
+        Param("c1", 0.0, "", "Coefficient of (r/rc)"),
+        Param("c2", 0.0, "", "Coefficient of (r/rc)^2"),
+        Param("c3", 0.0, "", "Coefficient of (r/rc)^3"),
+        Param("c4", 0.0, "", "Coefficient of (r/rc)^4"),
+        Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Reference radius of the polynomial"),
+    )
+    profile = staticmethod(laws.polyexponential)
+
+
+class PolyExpoRefact(Profile):
+    """Exponential times a quartic in ``r/rs``, ``(Is + sum_k I_k (r/rs)^k) exp(-r/rs)``.
+
+    The same family as :class:`PolyExponential`, parametrised by the
+    coefficients' intensities: ``PolyExponential(rs, Is, c_k, rc)`` equals
+    ``PolyExpoRefact(rs, Is, I_k = Is c_k (rs/rc)^k)``. ``rc`` is listed for
+    compatibility with the reference parameter list; the form does not use it.
+    """
+
+    PARAMS = (
+        Param("rs", None, "deg", "Scale radius"),
+        Param("Is", None, "image", "Central surface brightness"),
+        Param("I1", 0.0, "image", "Coefficient of (r/rs)"),
+        Param("I2", 0.0, "image", "Coefficient of (r/rs)^2"),
+        Param("I3", 0.0, "image", "Coefficient of (r/rs)^3"),
+        Param("I4", 0.0, "image", "Coefficient of (r/rs)^4"),
+        Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Reference radius (not used by the form)"),
+    )
+    profile = staticmethod(laws.polyexporefact)
+
+
+class ModExponential(Profile):
+    """Modified exponential ``Is exp(-r/rs) (1 + r/rm)^alpha``."""
+
+    PARAMS = (
+        Param("rs", None, "deg", "Scale radius"),
+        Param("Is", None, "image", "Central surface brightness"),
+        Param("rm", None, "deg", "Radius of the power-law modification"),
+        Param("alpha", None, "", "Exponent of the power-law modification"),
+    )
+    profile = staticmethod(laws.modexponential)

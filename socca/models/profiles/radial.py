@@ -41,3 +41,22 @@ def power(r, rc, Ic, alpha):
 def tophat(r, rc):
     """One inside ``rc``, zero outside."""
     return jnp.where(r < rc, 1.0, 0.0)
+
+
+def polyexponential(r, rs, Is, c1, c2, c3, c4, rc):
+    """Exponential times a quartic, ``Is (1 + sum_k c_k (r/rc)^k) exp(-r/rs)``."""
+    x = r / rc
+    poly = 1.0 + x * (c1 + x * (c2 + x * (c3 + x * c4)))
+    return Is * poly * jnp.exp(-r / rs)
+
+
+def polyexporefact(r, rs, Is, I1, I2, I3, I4):
+    """Exponential times a quartic in ``r/rs``, ``(Is + sum_k I_k (r/rs)^k) exp(-r/rs)``."""
+    x = r / rs
+    poly = Is + x * (I1 + x * (I2 + x * (I3 + x * I4)))
+    return poly * jnp.exp(-x)
+
+
+def modexponential(r, rs, Is, rm, alpha):
+    """Modified exponential ``Is exp(-r/rs) (1 + r/rm)^alpha``."""
+    return Is * jnp.exp(-r / rs) * (1.0 + r / rm) ** alpha
