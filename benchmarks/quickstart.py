@@ -24,11 +24,11 @@ from socca.data import Image
 DATA = Path(os.environ.get("SOCCA_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
-def run(vectorized):
+def run(vectorized, progress=False):
     img = Image(str(DATA / "tutorial_mock.fits"), addpsf=dict(img=str(DATA / "tutorial_psf.fits")))
     fit = socca.fitter(mod=quickstart_fit_model(), img=img)
     start = time.perf_counter()
-    fit.run(method="nautilus", seed=1, progress=False, vectorized=vectorized)
+    fit.run(method="nautilus", seed=1, progress=progress, vectorized=vectorized)
     wall = time.perf_counter() - start
     ncall = fit._result.extras["ncall"]
     fit.parameters()
@@ -39,11 +39,12 @@ def run(vectorized):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unbatched", action="store_true", help="also run without batching")
+    parser.add_argument("--progress", action="store_true", help="show nautilus' progress")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0].device_kind}")
     modes = [True, False] if args.unbatched else [True]
     for vectorized in modes:
-        wall, ncall = run(vectorized)
+        wall, ncall = run(vectorized, args.progress)
         label = "batched" if vectorized else "one call at a time"
         print(f"nautilus defaults, {label}: {wall:.1f} s wall, {ncall} likelihood calls, "
               f"{1000 * wall / ncall:.2f} s per 1000 calls\n")
