@@ -71,3 +71,26 @@ class Noise(abc.ABC):
             f"{type(self).__name__} cannot simulate noise realisations, which "
             "getzprior=True needs"
         )
+
+
+def refuse_mask(img, name: str) -> None:
+    """Raise ``ValueError`` if any pixel of ``img`` is masked.
+
+    For noise models whose covariance is diagonal in Fourier space: the
+    Fourier modes of an image with holes are no longer independent.
+
+    Parameters
+    ----------
+    img : Image-like
+        Object with a boolean ``mask`` (True where the pixel is used).
+    name : str
+        The noise model, for the message.
+    """
+    mask = np.asarray(img.mask, dtype=bool)
+    if not mask.all():
+        raise ValueError(
+            f"{name} cannot use a mask: {int((~mask).sum())} of {mask.size} pixels are masked "
+            "(by addmask, or because they are NaN/inf), but a covariance diagonal in Fourier "
+            "space needs every pixel. Drop the mask (replace non-finite pixels by finite "
+            "values), or use NormalCorrelated, which handles masks"
+        )
