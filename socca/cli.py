@@ -1,4 +1,4 @@
-"""The ``socca`` console command."""
+"""The ``socca`` console command: ``socca demo`` and ``socca fit CONFIG.toml``."""
 
 from __future__ import annotations
 
@@ -104,161 +104,22 @@ def fit_command(config, check=False, overwrite=False):
         (printed to stderr as one line).
     """
     from socca.config import ConfigError, load
+    from socca.config.run import note_existing, refuse_existing, run_config
 
     try:
         cfg = load(config)
         if not check:
-            _refuse_existing(cfg, overwrite)
+            refuse_existing(cfg, overwrite)
     except ConfigError as err:
         print(f"socca: error: {err}", file=sys.stderr)
         return 2
     print(f"{config}: configuration OK")
     print(cfg.summary())
     if check:
-        _note_existing(cfg, overwrite)
+        note_existing(cfg, overwrite)
         return 0
     run_config(cfg)
     return 0
-
-
-def _existing(cfg):
-    return [p for p in cfg.outputs().values() if p.exists()]
-
-
-def _note_existing(cfg, overwrite):
-    existing = _existing(cfg)
-    if existing and not (overwrite or cfg.overwrite):
-        print(
-            f"note: {cfg.folder} already holds {', '.join(p.name for p in existing)}; "
-            "the run needs [output] overwrite = true or --overwrite"
-        )
-
-
-def _refuse_existing(cfg, overwrite):
-    existing = _existing(cfg)
-    if existing and not (overwrite or cfg.overwrite):
-        raise cfg.error(
-            ("output", "folder"),
-            f"output.folder: {cfg.folder} already holds {', '.join(p.name for p in existing)} "
-            "from an earlier run; set [output] overwrite = true or pass --overwrite",
-        )
-
-
-def run_config(cfg):
-    """Run the fit of a loaded configuration and write every output file.
-
-    Parameters
-    ----------
-    cfg : socca.config.FitConfig
-        From :func:`socca.config.load`.
-
-    Returns
-    -------
-    socca.fitter
-        The fitter, after the run.
-    """
-    import contextlib
-    import io
-
-    fit = cfg.fitter
-    cfg.folder.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    fit.run(method=cfg.method, **cfg.run, **cfg.options)
-    print(f"\n{cfg.method} finished in {time.perf_counter() - start:.1f} s")
-    if fit.logz is not None:
-        print(f"log-evidence: {fit.logz:.4f}")
-    out = cfg.outputs()
-    table = io.StringIO()
-    with contextlib.redirect_stdout(table):
-        fit.parameters()
-    print(table.getvalue(), end="")
-    _write_text(out["parameters"], table.getvalue())
-    _write_csv(out["table"], fit, cfg.names)
-    fit.savemodel(str(out["model"]), what="all", overwrite=True)
-    _write_residual(out["residual"], fit)
-    if "bmc" in out:
-        text = io.StringIO()
-        with contextlib.redirect_stdout(text):
-            fit.bmc()
-        print(text.getvalue(), end="")
-        _write_text(out["bmc"], text.getvalue())
-    if cfg.plots:
-        _plots(fit, out, cfg.format)
-    fit.dump(str(out["fit"]), overwrite=True)  # last: the other files survive a failure here
-    print("\nFiles written:")
-    for path in out.values():
-        if path.exists():
-            print(f"  {path}")
-    return fit
-
-
-def _plots(fit, out, fmt):
-    """The comparison and corner figures; the corner needs samples (not the optimizer)."""
-    fit.plot.comparison(name=str(out["comparison"].with_suffix("")), fmt=fmt)
-    try:
-        fit.plot.corner(name=str(out["corner"].with_suffix("")), fmt=fmt)
-    except ValueError as err:
-        out["corner"].unlink(missing_ok=True)  # a stale corner would not match this fit
-        print(f"note: no corner plot ({err})")
-
-
-def _write_text(path, text):
-    """Write ``text`` to ``path`` atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _write_csv(path, fit, names):
-    """The parameter table as CSV: value and 16th/84th-percentile errors per parameter."""
-    import csv
-    import io
-
-    from socca.inference.summary import best_fit
-
-    point = fit.method == "optimizer"
-    if point:
-        mid = fit.samples[0]
-        low = high = np.full_like(mid, np.nan)
-    else:
-        low, mid, high = best_fit(fit.samples, fit.weights)
-    comps = {c.id: (c, n) for c, n in zip(fit.mod.components, names, strict=True)}
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["label", "component", "name", "parameter", "unit", "value", "err_minus",
-                     "err_plus"])
-    for i, (label, unit) in enumerate(zip(fit.labels, fit.units, strict=True)):
-        cid = next(k for k in comps if label.startswith(k + "_"))
-        errors = ["", ""] if point else [repr(float(mid[i] - low[i])),
-                                         repr(float(high[i] - mid[i]))]
-        writer.writerow([label, cid, comps[cid][1] or "", label[len(cid) + 1:], unit,
-                         repr(float(mid[i])), *errors])
-    _write_text(path, buf.getvalue())
-
-
-def _write_residual(path, fit):
-    """Data minus model (sources convolved, plus background) with the image WCS.
-
-    Pixels whose data are not finite are NaN; a ``MASK`` extension gives the
-    pixels used in the fit (1) and those ignored (0).
-    """
-    from astropy.io import fits
-
-    img = fit.img
-    smoothed, background = fit.getmodel(what=["smoothed", "background"])
-    finite = np.isfinite(np.asarray(img.hdu.data, dtype=float))
-    residual = np.where(finite, img.data - (smoothed + background), np.nan)
-    header = img.wcs.to_header()
-    header["MODEL"] = ("residual", "data - (smoothed + background)")
-    if "BUNIT" in img.hdu.header:
-        header["BUNIT"] = img.hdu.header["BUNIT"]
-    hdus = fits.HDUList([
-        fits.PrimaryHDU(data=residual, header=header),
-        fits.ImageHDU(data=img.mask.astype(np.uint8), header=img.wcs.to_header(), name="MASK"),
-    ])
-    tmp = path.with_name(path.name + ".tmp")
-    hdus.writeto(tmp, overwrite=True, output_verify="silentfix")
-    os.replace(tmp, path)
 
 
 def main(argv=None):
