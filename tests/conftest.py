@@ -45,3 +45,20 @@ def tutorial_paths():
     if not mock.exists():
         pytest.fail(f"tutorial data missing at {SHARED_DATA}")
     return mock, psf
+
+
+def centre_patch(shape, row, col):
+    """Mask of the pixels re-integrated around a radial source centred in pixel (row, col).
+
+    Outside it a rendered profile is the plain sub-pixel lattice average;
+    inside it, socca.models.oversample integrates more accurately.
+    """
+    from socca.models.oversample import PATCH
+
+    ny, nx = shape
+    h = PATCH // 2
+    r0 = min(max(row - h, 0), ny - min(PATCH, ny))
+    c0 = min(max(col - h, 0), nx - min(PATCH, nx))
+    mask = np.zeros(shape, dtype=bool)
+    mask[r0 : r0 + PATCH, c0 : c0 + PATCH] = True
+    return mask

@@ -163,15 +163,18 @@ class Profile(Component):
             The renderer's tangent-plane sub-pixel grid.
         """
         xi_c, eta_c, north = grid.centre(values["xc"], values["yc"])
-        r = profiles.elliptical_radius(
-            grid.xi - xi_c,
-            grid.eta - eta_c,
-            values["theta"] + north,
-            values["e"],
-            values["cbox"],
-            boxy=not is_static_zero(values["cbox"]),
-        )
-        return jnp.mean(self.radial_values(r, values), axis=0)
+        angle = values["theta"] + north
+        boxy = not is_static_zero(values["cbox"])
+
+        def brightness(xi, eta):
+            r = profiles.elliptical_radius(
+                xi - xi_c, eta - eta_c, angle, values["e"], values["cbox"], boxy=boxy
+            )
+            return self.radial_values(r, values)
+
+        averaged = jnp.mean(brightness(grid.xi, grid.eta), axis=0)
+        x0, y0 = grid.pixel_of(xi_c, eta_c)
+        return grid.refiner.refine(averaged, brightness, x0, y0)
 
 
 @functools.cache

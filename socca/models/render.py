@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from socca.models.convolve import FourierConvolver
+from socca.models.oversample import CentreRefiner
 from socca.models.parameters import ParameterMap
 
 
@@ -43,6 +44,8 @@ class RenderGrid:
         self.columns = jnp.arange(nx, dtype=float)
         self.project = grid.project
         self.pixel_of = grid.pixel_of
+        # accurate pixel averages around each radial component's centre
+        self.refiner = CentreRefiner(centre_xi, centre_eta, grid.jacobian)
 
     def centre(self, ra, dec):
         """Tangent-plane position of ``(ra, dec)`` and the angle of local north there.

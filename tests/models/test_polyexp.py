@@ -11,7 +11,7 @@ from socca.inference import Problem
 from socca.models import Model
 from socca.models.radial import ModExponential, PolyExponential, PolyExpoRefact
 from socca.noise import Normal
-from tests.conftest import ARCSEC, make_hdu
+from tests.conftest import ARCSEC, centre_patch, make_hdu
 from tests.models.test_radial import reference_radius
 
 RS, RC = 4 * ARCSEC, 2.5 * ARCSEC
@@ -68,6 +68,7 @@ def test_rendering_matches_formula_pixel_by_pixel(image, cls, shape, formula):
     comp = cls(xc=ra, yc=dec, theta=0.7, e=0.35, **shape)
     expected = formula(reference_radius(image, ra, dec, 0.7, 0.35))
     bright = np.abs(expected) > 1e-6 * np.abs(expected).max()
+    bright &= ~centre_patch(image.shape, 17, 22)  # finer there: tests/models/test_oversample.py
     np.testing.assert_allclose(comp.getmap(image)[bright], expected[bright], rtol=1e-6)
 
 

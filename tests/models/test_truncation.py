@@ -28,7 +28,7 @@ from socca.models.radial import (
 from socca.models.truncation import DEFAULT_RT, DEFAULT_WT, HyperTangent
 from socca.models.truncation import Exponential as ExpCut
 from socca.noise import Normal
-from tests.conftest import ARCSEC, make_hdu
+from tests.conftest import ARCSEC, centre_patch, make_hdu
 from tests.models.test_radial import reference_radius
 
 TAPERS = [HyperTangent, ExpCut]
@@ -127,7 +127,10 @@ def test_truncated_map_is_map_times_taper_pixel_by_pixel(make, taper):
     # the reference radius departs from the tangent plane by ~1e-8: exclude the
     # few pixels straddling the exponential cut's edge at r = rt
     near_edge = np.abs(r - 8 * ARCSEC) < 1e-6 * ARCSEC
-    np.testing.assert_allclose(got[~near_edge], expected[~near_edge], rtol=1e-6, atol=1e-12)
+    # around the centre pixels are integrated finely, and the mean of a product is not
+    # the product of means: compare the plain lattice pixels
+    keep = ~near_edge & ~centre_patch(img.shape, 17, 22)
+    np.testing.assert_allclose(got[keep], expected[keep], rtol=1e-6, atol=1e-12)
     if taper is ExpCut:
         assert np.all(got[r > 8 * ARCSEC + 1e-6 * ARCSEC] == 0.0)
 
