@@ -240,3 +240,11 @@ def test_bmc_against_the_null_model(capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["zprior.pickle"]
     reloaded = socca.load(tmp_path / "zprior.pickle")
     assert reloaded.bmc() == pytest.approx((ln_raw, sig_raw, ln_deb, sig_deb), rel=1e-12)
+
+
+def test_compiled_functions_take_plain_lists(optimized):
+    fit = optimized
+    theta = [float(v) for v in fit.samples[0]]
+    assert float(fit.loglike(theta)) == pytest.approx(float(fit.loglike(np.asarray(theta))))
+    batch = np.asarray(fit.loglike_batch([theta, theta]))
+    assert batch.shape == (2,) and batch[0] == pytest.approx(float(fit.loglike(theta)))

@@ -50,7 +50,8 @@ class Problem:
         self.ndim = len(self.labels)
         loglike = _make_loglike(self.render, img.noise.loglike_fn(), _has_positive(model))
         self.loglike = jax.jit(loglike)
-        self.loglike_batch = jax.jit(jax.vmap(loglike))
+        batch = jax.vmap(loglike)
+        self.loglike_batch = jax.jit(lambda thetas: batch(jnp.asarray(thetas, dtype=float)))
         self.prior_transform = jax.jit(self._prior_transform)
         self.log_prior = jax.jit(self._log_prior)
 
@@ -69,7 +70,7 @@ def _has_positive(model) -> bool:
 
 def _make_loglike(render, noise_loglike, check_positive):
     def loglike(theta):
-        maps = render(theta)
+        maps = render(jnp.asarray(theta, dtype=float))
         value = noise_loglike(maps.smoothed + maps.background)
         bad = ~jnp.isfinite(value)
         if check_positive:
