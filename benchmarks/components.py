@@ -22,6 +22,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import median_time, write_results  # benchmarks/common.py
 
 import socca
 from socca import priors, simulate
@@ -188,16 +189,6 @@ def _composites():
     yield "MesaBridge", "rs, Is", lambda: bridge(MesaBridge)
 
 
-def median_time(fn, arg, repeats):
-    jax.block_until_ready(fn(arg))
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(arg))
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def measure(factory, img, repeats):
     comp = factory()
     render, pmap = build_render([comp], img, doresp=False, doexp=False)
@@ -254,14 +245,7 @@ def main():
             f"| {name} | {free} | {r['compile_s']:.2f} | {r['single_ms']:.3f} | "
             f"{r['batch_ms']:.3f} |"
         )
-    text = header + "\n".join(table) + "\n"
-    print(text)
-    out = HERE / "results" / f"{datetime.date.today().isoformat()}-components.md"
-    out.parent.mkdir(exist_ok=True)
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
-    print(f"written to {out}", file=sys.stderr)
+    write_results(header + "\n".join(table) + "\n", "components")
 
 
 if __name__ == "__main__":

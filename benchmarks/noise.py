@@ -26,6 +26,7 @@ from types import SimpleNamespace
 import jax
 import jax.numpy as jnp
 import numpy as np
+from common import median_time, write_results  # benchmarks/common.py
 
 import socca
 from socca.noise import Normal, NormalCorrelated, NormalFourier, NormalRI, Poisson
@@ -86,16 +87,6 @@ def build(name, n, rng):
         return NormalRI(sigma=1.0), stand_in(data, psf=beam)
     counts = rng.poisson(5.0, (n, n)).astype(float)
     return Poisson(), stand_in(counts)
-
-
-def median_time(fn, arg, repeats):
-    jax.block_until_ready(fn(arg))
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(arg))
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def measure(name, n, batch_size, rng):
@@ -164,15 +155,7 @@ def main():
                 f"| {n}² | {name} | {r['bind_s']:.3f} | {r['compile_s']:.2f} | "
                 f"{r['single_ms']:.4f} | {r['batch_ms']:.4f} |"
             )
-    text = header + "\n".join(table) + "\n"
-    print(text)
-    tag = f"-{args.tag}" if args.tag else ""
-    out = HERE / "results" / f"{datetime.date.today().isoformat()}-noise{tag}.md"
-    out.parent.mkdir(exist_ok=True)
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
-    print(f"written to {out}", file=sys.stderr)
+    write_results(header + "\n".join(table) + "\n", f"noise-{args.tag}" if args.tag else "noise")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import argparse
 import datetime
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 import numpyro
 from astropy.io import fits
 from astropy.wcs import WCS
+from common import median_time, write_results  # benchmarks/common.py
 
 import socca
 from socca.cli import quickstart_fit_model
@@ -50,16 +50,6 @@ def synthetic_image(n, psf):
     return Image(
         fits.PrimaryHDU(data, w.to_header()), noise=Normal(sigma=0.05), addpsf=dict(img=psf)
     )
-
-
-def median_time(fn, arg, repeats):
-    jax.block_until_ready(fn(arg))
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(arg))
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def measure(img, repeats, batch_size):
@@ -136,15 +126,7 @@ def main():
             f"{r['batch_ms']:.3f} | {r['fft_ms']:.3f} | {r['fft_batch_ms']:.3f} | "
             f"{r['batch_ms'] / r['fft_batch_ms']:.2f} |"
         )
-    text = header + "\n".join(table) + "\n"
-    print(text)
-    tag = f"-{args.tag}" if args.tag else ""
-    out = HERE / "results" / f"{datetime.date.today().isoformat()}{tag}.md"
-    out.parent.mkdir(exist_ok=True)
-    tmp = out.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
-    print(f"written to {out}", file=sys.stderr)
+    write_results(header + "\n".join(table) + "\n", args.tag)
 
 
 if __name__ == "__main__":
