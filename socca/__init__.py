@@ -14,6 +14,7 @@ jax.config.update("jax_enable_x64", True)
 
 from socca import data, models, noise, plotting, priors  # noqa: E402
 from socca.fitting import fitter, load  # noqa: E402
+from socca.parallel import pool  # noqa: E402  (process pools: socca.pool.Pool)
 
-__all__ = ["data", "fitter", "load", "models", "noise", "plotting", "priors"]
+__all__ = ["data", "fitter", "load", "models", "noise", "plotting", "pool", "priors"]
 __version__ = "0.1.0"

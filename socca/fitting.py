@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 
 import dill
 import numpy as np
 
+from socca import parallel
 from socca.inference import Problem
 from socca.inference.backends import get_backend
 from socca.inference.modelmaps import (
@@ -17,6 +19,10 @@ from socca.inference.modelmaps import (
     write_fits,
 )
 from socca.inference.summary import best_fit, comparison_text, parameter_table
+
+# Under an MPI launcher with several ranks per node, one XLA thread per rank
+# (set before JAX starts its CPU backend).
+parallel.configure_threads()
 
 
 class fitter:  # noqa: N801  (the public name used throughout the user guide)
@@ -99,11 +105,27 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
             for the prior-evidence run).
         verbose : bool, optional
             Alias of ``progress``.
+        ncores : int, optional
+            Share each likelihood batch of nautilus, dynesty, pocomc or emcee
+            among this many processes: this one and ``ncores - 1`` workers,
+            which compile the problem once when they start. For numpyro, the
+            number of chains. Not for the optimizer, which runs in one process.
+        pool : int or object, optional
+            ``pool=N`` is ``ncores=N``; a :class:`socca.parallel.Pool` (kept
+            open across runs) or any pool with a ``map`` method is used as is.
         **options
             Forwarded to the sampler library (e.g. ``nlive``, ``nwalkers``).
+
+        Notes
+        -----
+        Under an MPI launcher (``mpirun -np 8 python fit.py``, ``srun``) the
+        script runs unchanged on every rank: rank 0 runs the sampler, all
+        ranks evaluate its likelihood batches, and every rank ends with the
+        same ``samples``, ``weights`` and ``logz`` (``fit.sampler`` only on
+        rank 0). Printing and writing methods act on rank 0 only.
         """
         backend = get_backend(method)
-        _check_conflicts(options)
+        session = parallel.Session(method, options)
         if verbose is not None:
             progress = bool(verbose)
         if getzprior and not backend.EVIDENCE:
@@ -111,25 +133,35 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
                 f"getzprior=True needs an evidence; method {method!r} does not compute one "
                 "(use 'nautilus', 'dynesty' or 'pocomc')"
             )
-        result = backend.run(
-            self.problem,
-            checkpoint=checkpoint,
-            resume=resume,
-            seed=seed,
-            progress=progress,
-            **options,
-        )
-        self.method, self._result, self._prior_result = method.lower(), result, None
-        if getzprior:
-            self._prior_result = self._noise_run(backend, seed, progress, options)
+        with session:
+            result = session.run(
+                backend,
+                self.problem,
+                functools.partial(Problem, self.mod, self.img),
+                checkpoint=checkpoint,
+                resume=resume,
+                seed=seed,
+                progress=progress and session.is_root,
+            )
+            self.method, self._result, self._prior_result = method.lower(), result, None
+            if getzprior:
+                self._prior_result = self._noise_run(backend, seed, progress, session)
 
-    def _noise_run(self, backend, seed, progress, options):
+    def _noise_run(self, backend, seed, progress, session):
         from socca.inference.noise_run import noise_problem
 
-        problem = noise_problem(self.mod, self.img, seed)
+        noise_seed = session.shared_seed(seed)
+        problem = noise_problem(self.mod, self.img, noise_seed)
+        progress = progress and session.is_root
         if progress:
             print("\nPrior evidence: fitting the model to a pure-noise realisation")
-        result = backend.run(problem, seed=seed, progress=progress, **options)
+        result = session.run(
+            backend,
+            problem,
+            functools.partial(noise_problem, self.mod, self.img, noise_seed),
+            seed=seed,
+            progress=progress,
+        )
         return result, problem.null_loglike
 
     # -- results --------------------------------------------------------------
@@ -166,17 +198,10 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         """Figures of this fit: ``fit.plot.comparison(...)``, ``fit.plot.corner(...)``.
 
         See :class:`socca.plotting.Plotter`; matplotlib is imported on first use.
+        Under MPI, plots are drawn on rank 0 only (elsewhere the methods do nothing).
         """
-        from socca.plotting import Plotter
-
-        return Plotter(self)
-
-    @property
-    def plot(self):
-        """Figures of this fit: ``fit.plot.comparison(...)``, ``fit.plot.corner(...)``.
-
-        See :class:`socca.plotting.Plotter`; matplotlib is imported on first use.
-        """
+        if not parallel.is_root():
+            return parallel.Silent("fit.plot")
         from socca.plotting import Plotter
 
         return Plotter(self)
@@ -189,8 +214,10 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         return best_fit(result.samples, result.weights)[1]
 
     def parameters(self):
-        """Print the best-fit parameters with 16th/84th-percentile uncertainties."""
+        """Print the best-fit parameters with 16th/84th-percentile uncertainties (rank 0 only)."""
         result = self._require_result("parameters")
+        if not parallel.is_root():
+            return
         print(
             parameter_table(
                 self.labels,
@@ -265,9 +292,12 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
 
         Takes the arguments of :meth:`getmodel`; a single product is tagged
         with the ``MODEL`` keyword, several with ``NSLICES`` and ``SLICEn``.
-        Refuses to replace an existing file unless ``overwrite=True``.
+        Refuses to replace an existing file unless ``overwrite=True``. Under
+        MPI, only rank 0 writes.
         """
         names, _ = parse_what(what)
+        if not parallel.is_root():
+            return
         if os.path.exists(name) and not overwrite:
             raise FileExistsError(f"{name} exists; pass overwrite=True to replace it")
         print(f"Generating {', '.join(names)} model")
@@ -292,7 +322,8 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
             The log Bayes factor ``logZ - lnL(null)`` and its Gaussian-equivalent
             significance ``sqrt(2 lnB)``; then the same after subtracting the
             log Bayes factor the model reaches on a pure-noise realisation
-            (computed by ``run(getzprior=True)``).
+            (computed by ``run(getzprior=True)``). Every MPI rank returns
+            them; rank 0 alone prints them.
         """
         from socca.inference.summary import effective_sigma
 
@@ -304,9 +335,10 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
         ln_raw = result.logz - float(self._null())
         noise_result, noise_null = self._prior_result
         ln_deboost = ln_raw - (noise_result.logz - noise_null)
-        print(comparison_text("null-model comparison", ln_raw))
-        print()
-        print(comparison_text("prior deboosted", ln_deboost))
+        if parallel.is_root():
+            print(comparison_text("null-model comparison", ln_raw))
+            print()
+            print(comparison_text("prior deboosted", ln_deboost))
         return ln_raw, effective_sigma(ln_raw), ln_deboost, effective_sigma(ln_deboost)
 
     def _null(self):
@@ -316,7 +348,9 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
 
     # -- persistence ----------------------------------------------------------------
     def dump(self, path, overwrite=False):
-        """Save the whole fit (model, image, results) with dill, atomically."""
+        """Save the whole fit (model, image, results) with dill, atomically (MPI: rank 0 only)."""
+        if not parallel.is_root():
+            return
         if os.path.exists(path) and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
         tmp = f"{path}.tmp"
@@ -344,18 +378,6 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._build()
-
-
-def _check_conflicts(options):
-    """Refuse contradictory parallelism options before any work starts."""
-    pool = options.get("pool")
-    if pool is not None and options.get("ncores") is not None:
-        raise ValueError("give either ncores or pool, not both")
-    if pool is not None and options.get("vectorize") is True:
-        raise ValueError(
-            "vectorize=True evaluates whole batches in one process and cannot use a pool; "
-            "drop one of the two"
-        )
 
 
 def _portable(result):

@@ -31,8 +31,16 @@ Batching
 
     ``queue_size`` defaults to ``nlive // 10`` (at most 64): queued proposals
     were drawn under an older likelihood threshold, and the fraction dynesty
-    then discards grows as ``queue_size / nlive``. A user ``pool`` replaces
-    the batch map (likelihood calls are then one point per task).
+    then discards grows as ``queue_size / nlive``.
+
+Parallel runs
+    ``fit.run(ncores=N)``, ``pool=`` or MPI ranks hand the backend a
+    :class:`socca.parallel.Distributed` problem: the batch map stays
+    dynesty's pool, and each batch of waiting points is split among the
+    workers (unpadded: they pad their own shares). dynesty's ``pool`` option
+    is therefore socca's (``fit.run(pool=...)``), not passed to dynesty. The
+    gain is limited: a batch holds at most ``queue_size`` points and the
+    proposals themselves run one after another in the driving process.
 
 Checkpoints
     ``checkpoint="name"`` writes ``name.hdf5`` when sampling starts, every
@@ -100,6 +108,7 @@ RESERVED = {
     "print_progress": "progress=",
     "checkpoint_file": "checkpoint=",
     "resume": "resume=",
+    "pool": "fit.run(ncores=...) or fit.run(pool=...)",
 }
 
 
@@ -138,12 +147,12 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
     path = checkpoint_path(checkpoint, CHECKPOINT)
     if path is not None:
         _prepare_checkpoint(path, problem, resume)
-    batch = BatchMap(problem, _queue_size(init_kw))
+    batch = BatchMap(problem, _queue_size(init_kw), pad=not getattr(problem, "distributed", False))
     writer = None if path is None else Checkpointer(path, problem, batch)
     resumed = path is not None and path.exists()
     if resumed:
         sampler = writer.load()
-        _attach(sampler, batch, init_kw.get("pool"))
+        _attach(sampler, batch)
     else:
         sampler = _new_sampler(problem, batch, seed, init_kw)
     if not sampler.added_live:
@@ -183,10 +192,9 @@ def _new_sampler(problem, batch, seed, init_kw):
         If dynesty did not map the initial likelihood calls through ``batch``.
     """
     kw = dict(init_kw)
-    if kw.get("pool") is None:
-        kw["pool"] = batch
-        kw["queue_size"] = batch.size
-        kw["use_pool"] = {**USE_POOL, **(kw.get("use_pool") or {})}
+    kw["pool"] = batch
+    kw["queue_size"] = batch.size
+    kw["use_pool"] = {**USE_POOL, **(kw.get("use_pool") or {})}
     sampler = dynesty.NestedSampler(
         batch.loglike,
         batch.prior_transform,
@@ -194,7 +202,7 @@ def _new_sampler(problem, batch, seed, init_kw):
         rstate=np.random.default_rng(seed),
         **kw,
     )
-    mapped = kw["pool"] is batch and kw["use_pool"].get("loglikelihood", True)
+    mapped = kw["use_pool"].get("loglikelihood", True)
     if mapped and kw.get("live_points") is None and batch.nmap == 0:
         raise RuntimeError(
             f"dynesty {dynesty.__version__} did not evaluate its live points through "
@@ -203,13 +211,11 @@ def _new_sampler(problem, batch, seed, init_kw):
     return sampler
 
 
-def _attach(sampler, batch, pool):
-    """Give a restored sampler its pool back (dynesty drops it when pickling)."""
-    if pool is None:
-        batch.size = sampler.queue_size
-        pool = batch
-    sampler.pool = pool
-    sampler.mapper = pool.map
+def _attach(sampler, batch):
+    """Give a restored sampler its batch map back (dynesty drops its pool when pickling)."""
+    batch.size = sampler.queue_size
+    sampler.pool = batch
+    sampler.mapper = batch.map
 
 
 def _run_nested(sampler, writer, resumed, progress, run_kw):
@@ -267,6 +273,9 @@ class BatchMap:
         The compiled problem.
     size : int
         Number of tasks run at once; dynesty's default ``queue_size``.
+    pad : bool
+        Pad likelihood batches to few shapes (False when the problem's batch
+        likelihood runs on workers that pad their own shares).
 
     Attributes
     ----------
@@ -276,10 +285,10 @@ class BatchMap:
         Number of ``map`` calls.
     """
 
-    def __init__(self, problem, size):
+    def __init__(self, problem, size, pad=True):
         self.problem = problem
         self.size = int(size)
-        self.evaluate = Batched(problem.loglike_batch)
+        self.evaluate = Batched(problem.loglike_batch, pad=pad)
         self.nmap = 0
         self._wave = _Wave(0)
 
@@ -430,7 +439,8 @@ class Batched:
     """A jitted ``(n, ndim) -> (n,)`` function called on numpy batches.
 
     Batches are padded (repeating the last row) to the largest size seen so
-    far or a power of two below it, so that JAX compiles few shapes.
+    far or a power of two below it, so that JAX compiles few shapes (unless
+    ``pad`` is False).
 
     Attributes
     ----------
@@ -438,13 +448,16 @@ class Batched:
         Points evaluated (padding excluded), calls made, largest batch seen.
     """
 
-    def __init__(self, batch_fn):
+    def __init__(self, batch_fn, pad=True):
         self.batch_fn = batch_fn
+        self.pad = pad
         self.ncall = self.nbatch = self.largest = 0
 
     def __call__(self, x):
         n = x.shape[0]
-        size = n if n >= self.largest else min(1 << (n - 1).bit_length(), self.largest)
+        size = (
+            n if n >= self.largest or not self.pad else min(1 << (n - 1).bit_length(), self.largest)
+        )
         self.largest = max(self.largest, n)
         self.ncall += n
         self.nbatch += 1

@@ -18,7 +18,8 @@ nwarmup (or num_warmup) : int, default 500
 nsamples (or num_samples) : int, default 1000
     Samples kept per chain.
 ncores (or num_chains) : int, default 1
-    Number of chains.
+    Number of chains (all run in this process: ``fit.run(pool=...)`` and MPI
+    launchers are refused by the fitter with a ValueError).
 chain_method : {'parallel', 'vectorized', 'sequential'}, optional
     How chains run: by default ``'parallel'`` (one per JAX device) when there
     are at least as many devices as chains, otherwise ``'vectorized'`` (all

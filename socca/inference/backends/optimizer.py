@@ -26,6 +26,11 @@ Anything else raises :class:`TypeError`. ``resume`` and ``progress`` are
 accepted for a uniform interface and ignored; checkpointing is not available.
 ``seed=None`` means seed 0, so every run is reproducible.
 
+The optimizer is single-process: one descent evaluates one point (value and
+gradient) at a time, so there is nothing to share among workers, and
+``ncores``/``pool`` raise :class:`ValueError`. Under MPI, rank 0 runs it
+while the other ranks wait for its result (with a warning).
+
 Two guards keep the optimizer from stopping at its start point:
 
 * Points where the log-likelihood is not finite (outside a positivity
@@ -129,6 +134,12 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
 
 
 def _check_options(options):
+    parallel = sorted({"ncores", "pool"} & set(options))
+    if parallel:
+        raise ValueError(
+            f"the optimizer runs in a single process: {', '.join(parallel)} is not available "
+            "(one descent evaluates one point at a time; use nrestarts for several starts)"
+        )
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise TypeError(

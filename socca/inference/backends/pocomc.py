@@ -14,11 +14,21 @@ n_effective, n_active, ...
 n_total, n_evidence, save_every
     Arguments of :meth:`pocomc.Sampler.run` (defaults 4096, 4096 and, with a
     checkpoint, 10 iterations).
-vectorize : bool, default True unless a ``pool`` is given
+vectorize : bool, default True
     The likelihood receives whole particle batches, evaluated by the
     jit-compiled batch likelihood in chunks of ``n_active`` rows (the last
     chunk padded), so that one compiled shape serves every call; False
-    evaluates particles one by one, through the ``pool`` if there is one.
+    evaluates particles one by one.
+
+Parallel runs
+-------------
+``fit.run(ncores=N)``, ``fit.run(pool=...)`` or MPI ranks hand this backend
+a :class:`socca.parallel.Distributed` problem: every particle batch goes,
+whole and unpadded, to the batch likelihood, which splits it among the
+workers (they pad their own shares). pocomc's own ``pool`` option is socca's
+(``fit.run(pool=...)``) and is not passed to pocomc; ``vectorize=True`` with a
+pool is refused by the fitter (it means one process), ``vectorize=False`` is
+moot.
 
 ``seed`` becomes pocomc's ``random_state`` (which seeds NumPy's and PyTorch's
 global generators, as pocomc draws from those) and seeds the prior draws.
@@ -75,6 +85,7 @@ _STATE = re.compile(rf"^{LABEL}_(\d+|final)\.state$")
 _MANAGED = {
     "prior", "likelihood", "n_dim", "likelihood_args", "likelihood_kwargs", "blobs_dtype",
     "output_dir", "output_label", "random_state", "n_ess", "progress", "resume_state_path",
+    "pool",
 }  # fmt: skip
 # attributes bound to this process, never taken from a state file
 _LIVE = (
@@ -123,7 +134,9 @@ def run(
     if folder is None and "save_every" in run_opts:
         raise ValueError("save_every needs a checkpoint name to save states under")
     state = _prepare(folder, problem, resume) if folder else None
-    vectorize = ctor_opts.pop("vectorize", ctor_opts.get("pool") is None)
+    distributed = getattr(problem, "distributed", False)
+    vectorize = True if distributed else ctor_opts.pop("vectorize", True)
+    ctor_opts.pop("vectorize", None)
     loglike = _LogLike(problem)
     sampler = _Sampler(
         prior=_Prior(problem, np.random.default_rng(seed)),
@@ -135,7 +148,8 @@ def run(
         random_state=seed,
         **ctor_opts,
     )
-    loglike.chunk = sampler.prior.chunk = sampler.n_active
+    sampler.prior.chunk = sampler.n_active
+    loglike.chunk = None if distributed else sampler.n_active
     if folder:
         run_opts.setdefault("save_every", SAVE_EVERY)
     sampler.progress = progress
