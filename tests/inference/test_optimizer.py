@@ -242,3 +242,27 @@ def test_image_fit_recovers_the_truth_from_the_median(image_fit):
             assert best[k] == pytest.approx(true[k], rel=0.01), k
     assert res.nit > 10, res.nit  # it moved away from the start point
     assert -res.fun == pytest.approx(float(problem.loglike(res.x)), rel=1e-9)
+
+
+def test_a_first_step_into_a_corner_is_recovered_from():
+    """A star fit whose first L-BFGS-B step lands at zero flux (where the position
+    gradients vanish) still reaches the optimum near the truth."""
+    import socca
+    from socca import priors, simulate
+    from socca.models import Model, Point
+
+    arcsec = 1 / 3600
+    truth = Model([Point(xc=150.0, yc=2.0, Ic=5.0)])
+    img, _ = simulate.mock_observation(
+        truth, shape=(24, 24), ra=150.0, dec=2.0, pixscale=0.2 * arcsec, sigma=0.05, seed=1
+    )
+    star = Point(
+        xc=priors.uniform(150 - arcsec, 150 + arcsec),
+        yc=priors.uniform(2 - arcsec, 2 + arcsec),
+        Ic=priors.uniform(0, 20),
+    )
+    fit = socca.fitter(Model([star]), img)
+    fit.run(method="optimizer")
+    best = fit.results.x
+    assert abs(best[2] - 5.0) < 0.5
+    assert -fit.results.fun >= float(fit.loglike(np.array([150.0, 2.0, 5.0])))

@@ -31,7 +31,7 @@ gradient) at a time, so there is nothing to share among workers, and
 ``ncores``/``pool`` raise :class:`ValueError`. Under MPI, rank 0 runs it
 while the other ranks wait for its result (with a warning).
 
-Two guards keep the optimizer from stopping at its start point:
+Three guards keep the optimizer from stopping short:
 
 * Points where the log-likelihood is not finite (outside a positivity
   constraint, say) get a finite penalty above the starting value and a zero
@@ -43,6 +43,11 @@ Two guards keep the optimizer from stopping at its start point:
   pixel centre, which is where symmetric position priors put it at their
   medians), L-BFGS-B is restarted from a slightly nudged point (``JITTER``)
   up to ``RETRIES`` times while that improves the optimum.
+* When the optimum sits on a face of the cube although the start did not,
+  the first step may have crossed the cube into a corner where gradients
+  vanish (a source at zero flux no longer feels its position): the descent
+  is repeated from a point reached by ``CREEP_STEPS`` short normalised
+  gradient steps from the start, and the better optimum is kept.
 
 The compiled value-and-gradient function is cached with the problem's
 functions as static arguments, so a second run on the same problem does not
@@ -319,7 +324,43 @@ def _optimize(problem, u0, rng, forwarded):
         if not retry.fun < res.fun:
             break
         res = retry
+    if _on_bound(res.x) and not _on_bound(u0):
+        # A first step across the whole cube can land in a corner where some
+        # gradients vanish (a source at zero flux no longer feels its
+        # position). Creep towards the optimum with short normalised steps,
+        # descend from there, and keep the better end.
+        start, calls = _creep(fun, u0)
+        retry = _lbfgsb(fun, start, forwarded)
+        ncall += calls + retry.nfev
+        if retry.fun < res.fun:
+            res = retry
     return res, int(ncall)
+
+
+def _on_bound(u):
+    """True where some coordinate of ``u`` sits on the optimizer's box."""
+    margin = 1e-6
+    return bool(np.any((u <= UNIT_EPS + margin) | (u >= 1.0 - UNIT_EPS - margin)))
+
+
+def _creep(fun, u0):
+    """``CREEP_STEPS`` normalised gradient steps of shrinking length from ``u0``."""
+    u = np.asarray(u0, dtype=float)
+    best_u, best_f = u, None
+    for k in range(CREEP_STEPS):
+        f, g = fun(u)
+        if best_f is None or f < best_f:
+            best_u, best_f = u, f
+        norm = np.linalg.norm(g)
+        if not norm > 0:
+            break
+        step = CREEP_STEP * (1.0 - k / CREEP_STEPS)
+        u = np.clip(u - step * g / norm, UNIT_EPS, 1.0 - UNIT_EPS)
+    return best_u, CREEP_STEPS
+
+
+CREEP_STEPS = 40
+CREEP_STEP = 0.02
 
 
 def _lbfgsb(fun, u0, forwarded):
