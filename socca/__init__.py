@@ -12,9 +12,21 @@ import jax
 # sub-pixel offsets at RA ~ 100 deg, so double precision is required.
 jax.config.update("jax_enable_x64", True)
 
-from socca import data, models, noise, plotting, priors  # noqa: E402
+from socca import data, errors, models, noise, plotting, priors  # noqa: E402
+from socca.errors import SoccaError  # noqa: E402
 from socca.fitting import fitter, load  # noqa: E402
 from socca.parallel import pool  # noqa: E402  (process pools: socca.pool.Pool)
 
-__all__ = ["data", "fitter", "load", "models", "noise", "plotting", "pool", "priors"]
+__all__ = [
+    "SoccaError",
+    "data",
+    "errors",
+    "fitter",
+    "load",
+    "models",
+    "noise",
+    "plotting",
+    "pool",
+    "priors",
+]
 __version__ = "0.1.0"

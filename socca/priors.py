@@ -29,6 +29,8 @@ import numpy as np
 from jax.scipy.special import erf, ndtr, ndtri
 from numpyro.distributions import Distribution, Normal, constraints
 
+from socca.errors import InputError, InputTypeError
+
 __all__ = [
     "BoundTo",
     "LogPowerLaw",
@@ -72,26 +74,26 @@ def _is_real_scalar(value) -> bool:
 def _finite(factory: str, name: str, value) -> float:
     """Return ``value`` as a finite float, or raise naming factory, argument and value."""
     if not _is_real_scalar(value):
-        raise TypeError(f"{factory}: {name}={value!r} must be a real number")
+        raise InputTypeError(f"{factory}: {name}={value!r} must be a real number")
     try:
         number = float(value)
     except TypeError as err:  # e.g. a jax tracer: priors need concrete numbers
-        raise TypeError(f"{factory}: {name} must be a concrete real number") from err
+        raise InputTypeError(f"{factory}: {name} must be a concrete real number") from err
     if not math.isfinite(number):
-        raise ValueError(f"{factory}: {name}={number!r} must be a finite number")
+        raise InputError(f"{factory}: {name}={number!r} must be a finite number")
     return number
 
 
 def _positive(factory: str, name: str, value) -> float:
     number = _finite(factory, name, value)
     if number <= 0.0:
-        raise ValueError(f"{factory}: {name}={number!r} must be positive")
+        raise InputError(f"{factory}: {name}={number!r} must be positive")
     return number
 
 
 def _ordered(factory: str, low: float, high: float) -> None:
     if low >= high:
-        raise ValueError(f"{factory}: low={low!r} must be smaller than high={high!r}")
+        raise InputError(f"{factory}: low={low!r} must be smaller than high={high!r}")
 
 
 def _f64(value: float) -> jax.Array:
@@ -538,12 +540,12 @@ class BoundTo:
     def __init__(self, component, name: str):
         names = getattr(component, "parameter_names", None)
         if names is None:
-            raise ValueError(
+            raise InputError(
                 f"boundto: cannot bind to {name!r} of {type(component).__name__} object, "
                 "which has no parameter_names (expected a model component)"
             )
         if name not in tuple(names):
-            raise ValueError(
+            raise InputError(
                 f"boundto: {_component_label(component)} has no parameter {name!r}; "
                 f"valid names are {', '.join(map(str, names))}"
             )
@@ -627,16 +629,16 @@ def check_icdf(dist, label: str) -> None:
         If ``dist`` is not a scalar distribution.
     """
     if not is_free(dist):
-        raise TypeError(f"{label}: expected a numpyro distribution, got {type(dist).__name__}")
+        raise InputTypeError(f"{label}: expected a numpyro distribution, got {type(dist).__name__}")
     if dist.batch_shape or dist.event_shape:
-        raise ValueError(
+        raise InputError(
             f"{label}: the prior must be a scalar distribution, got batch shape "
             f"{dist.batch_shape} and event shape {dist.event_shape}"
         )
     try:
         dist.icdf(jnp.asarray(0.5))
     except (NotImplementedError, ImportError) as err:
-        raise TypeError(
+        raise InputTypeError(
             f"{label}: prior {type(dist).__name__} has no usable inverse CDF (icdf), which "
             "the samplers need to map the unit cube to the parameter; use a socca.priors "
             "factory or a numpyro distribution that implements icdf"
@@ -669,20 +671,20 @@ def functional_arguments(func) -> tuple[str, ...]:
         inspectable signature.
     """
     if not callable(func) or is_free(func):
-        raise TypeError(f"functional prior must be a function, got {type(func).__name__}")
+        raise InputTypeError(f"functional prior must be a function, got {type(func).__name__}")
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"cannot read the arguments of functional prior {func!r}") from err
+        raise InputError(f"cannot read the arguments of functional prior {func!r}") from err
     params = tuple(signature.parameters.values())
     variadic = [p.name for p in params if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if variadic:
-        raise ValueError(
+        raise InputError(
             f"functional prior cannot take *args/**kwargs ({', '.join(variadic)}); name each "
             "parameter it uses as <component id>_<parameter>"
         )
     if not params:
-        raise ValueError("functional prior takes no arguments; it should be a number instead")
+        raise InputError("functional prior takes no arguments; it should be a number instead")
     return tuple(p.name for p in params)
 
 

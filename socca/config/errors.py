@@ -6,8 +6,10 @@ import difflib
 import os
 import re
 
+from socca.errors import SoccaError
 
-class ConfigError(ValueError):
+
+class ConfigError(SoccaError, ValueError):
     """An error in a configuration file; its message is one line.
 
     Parameters

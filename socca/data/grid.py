@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from astropy.wcs import WCS
 
+from socca.errors import InputError, InputTypeError
+
 # Largest number of pixel centres per axis used to fit the (xi, eta) -> pixel
 # map; the map is affine, so a sparse lattice that includes the edges suffices.
 _FIT_POINTS_PER_AXIS = 65
@@ -52,7 +54,7 @@ def celestial_axes(wcs: WCS) -> tuple[int, int]:
     """Indices ``(lng, lat)`` of the longitude and latitude axes of a celestial WCS."""
     lng, lat = int(wcs.wcs.lng), int(wcs.wcs.lat)
     if lng < 0 or lat < 0:
-        raise ValueError(
+        raise InputError(
             f"wcs: expected a celestial WCS, got CTYPE {list(wcs.wcs.ctype)!r} "
             "(need e.g. 'RA---TAN' and 'DEC--TAN')"
         )
@@ -101,13 +103,13 @@ class Grid:
 
     def __init__(self, wcs: WCS, shape, subgrid: int = 1):
         if not isinstance(wcs, WCS):
-            raise TypeError(f"wcs: expected an astropy.wcs.WCS, got {type(wcs).__name__}")
+            raise InputTypeError(f"wcs: expected an astropy.wcs.WCS, got {type(wcs).__name__}")
         if wcs.naxis != 2:
-            raise ValueError(f"wcs: expected a two-axis celestial WCS, got {wcs.naxis} axes")
+            raise InputError(f"wcs: expected a two-axis celestial WCS, got {wcs.naxis} axes")
         lng, lat = celestial_axes(wcs)
         shape = tuple(shape)
         if len(shape) != 2 or not all(isinstance(n, numbers.Integral) and n > 0 for n in shape):
-            raise ValueError(f"shape: expected (ny, nx) positive integers, got {shape!r}")
+            raise InputError(f"shape: expected (ny, nx) positive integers, got {shape!r}")
         self.subgrid = check_subgrid(subgrid)
         self.wcs = wcs
         self.shape = (int(shape[0]), int(shape[1]))
@@ -135,8 +137,10 @@ class Grid:
     def _fit_pixel_map(self) -> None:
         """Least-squares affine map pixel -> (xi, eta) on a lattice of pixel centres."""
         ny, nx = self.shape
-        iy = np.unique(np.linspace(0, ny - 1, min(ny, _FIT_POINTS_PER_AXIS)).round().astype(int))
-        ix = np.unique(np.linspace(0, nx - 1, min(nx, _FIT_POINTS_PER_AXIS)).round().astype(int))
+        # at least two points per axis (pixel 1 lies just outside a one-pixel-wide
+        # image, which the WCS describes as well), else the map is undetermined
+        iy = np.unique(np.linspace(0, max(ny - 1, 1), _fit_points(ny)).round().astype(int))
+        ix = np.unique(np.linspace(0, max(nx - 1, 1), _fit_points(nx)).round().astype(int))
         yy, xx = (a.ravel().astype(np.float64) for a in np.meshgrid(iy, ix, indexing="ij"))
         xi, eta = gnomonic(*self._world(xx, yy), self.ra0, self.dec0)
         design = np.column_stack([np.ones_like(xx), xx, yy])
@@ -146,7 +150,7 @@ class Grid:
         self.jacobian = coef[1:].T.copy()
         det = np.linalg.det(self.jacobian)
         if det == 0.0:
-            raise ValueError("wcs: the pixel -> sky map is degenerate (zero Jacobian)")
+            raise InputError("wcs: the pixel -> sky map is degenerate (zero Jacobian)")
         self._inverse = np.linalg.inv(self.jacobian)
         self.pixscale = float(np.sqrt(abs(det)))
 
@@ -190,8 +194,13 @@ class Grid:
         )
 
 
+def _fit_points(n: int) -> int:
+    """Lattice points along an axis of ``n`` pixels used to fit the affine pixel map."""
+    return min(max(n, 2), _FIT_POINTS_PER_AXIS)
+
+
 def check_subgrid(subgrid) -> int:
     """Return ``subgrid`` as an int, or raise if it is not an integer >= 1."""
     if isinstance(subgrid, bool) or not isinstance(subgrid, numbers.Integral) or subgrid < 1:
-        raise ValueError(f"subgrid: expected an integer >= 1, got {subgrid!r}")
+        raise InputError(f"subgrid: expected an integer >= 1, got {subgrid!r}")
     return int(subgrid)

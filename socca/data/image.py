@@ -16,6 +16,7 @@ from socca.data.grid import Grid, check_subgrid
 from socca.data.io import as_float_array, read_array, read_hdu
 from socca.data.masks import build_mask
 from socca.data.psf import check_normalizable, kernel_extent, prepare_psf, read_kernel
+from socca.errors import InputError, InputTypeError
 
 # Header keywords describing the WCS axes; replaced when the WCS is rewritten
 # (e.g. a CD matrix must not survive next to the PC matrix of a cutout WCS).
@@ -46,15 +47,15 @@ def _celestial(header: fits.Header, ndim: int) -> tuple[WCS, int]:
     try:
         full = WCS(header)
     except Exception as exc:  # astropy raises several types for malformed WCS keywords
-        raise ValueError(f"img: could not read a WCS from the image header: {exc}") from exc
+        raise InputError(f"img: could not read a WCS from the image header: {exc}") from exc
     if not full.has_celestial:
         ctypes = [header.get(f"CTYPE{i}") for i in range(1, max(ndim, 2) + 1)]
-        raise ValueError(
+        raise InputError(
             "img: the image has no celestial WCS: expected CTYPE1/CTYPE2 such as "
             f"'RA---TAN'/'DEC--TAN' (with CRVAL, CRPIX, CDELT or CD), got CTYPE {ctypes!r}"
         )
     if sorted((full.wcs.lng, full.wcs.lat)) != [0, 1]:
-        raise ValueError(
+        raise InputError(
             "img: the celestial axes must be the first two FITS axes, got CTYPE "
             f"{list(full.wcs.ctype)!r}"
         )
@@ -69,7 +70,7 @@ def _options(value, name: str, first: str, allowed: tuple[str, ...]) -> dict | N
         return {first: value}
     unknown = sorted(set(value) - set(allowed))
     if unknown or first not in value:
-        raise ValueError(
+        raise InputError(
             f"{name}: expected a dict with key {first!r} and optional "
             f"{', '.join(repr(a) for a in allowed if a != first)}, got keys {sorted(value)!r}"
         )
@@ -78,7 +79,7 @@ def _options(value, name: str, first: str, allowed: tuple[str, ...]) -> dict | N
 
 def _check_noise(noise):
     if not callable(getattr(noise, "bind", None)):
-        raise TypeError(
+        raise InputTypeError(
             f"noise: expected a noise model with a bind(img) method (e.g. socca.noise.Normal()), "
             f"got {type(noise).__name__}"
         )
@@ -97,7 +98,7 @@ def _check_size(csize):
         csize = tuple(csize)
     if ok(csize) or (isinstance(csize, tuple | list) and len(csize) == 2 and all(map(ok, csize))):
         return tuple(csize) if isinstance(csize, list) else csize
-    raise ValueError(
+    raise InputError(
         f"csize: expected a positive int (pixels), a (ny, nx) pair of them, or an angular "
         f"Quantity (or pair of them), got {csize!r}"
     )
@@ -161,7 +162,7 @@ class Image:
                  addpsf=None, addmask=None, center=None, csize=None):
         self.subgrid = check_subgrid(subgrid)
         if (center is None) != (csize is None):
-            raise ValueError(
+            raise InputError(
                 f"center, csize: give both for a cutout or neither, got center={center!r}, "
                 f"csize={csize!r}"
             )
@@ -203,18 +204,20 @@ class Image:
 
     def _load(self, hdu) -> None:
         if hdu.data is None:
-            raise ValueError("img: the HDU holds no data")
+            raise InputError("img: the HDU holds no data")
         raw = _squeeze(np.asarray(hdu.data))
-        self.wcs, naxis = _celestial(hdu.header, np.ndim(hdu.data))
-        if raw.ndim != 2:
-            raise ValueError(
+        if raw.ndim != 2:  # before reading the WCS, which astropy fails to cut to fewer axes
+            raise InputError(
                 f"img: expected 2-D image data (length-1 leading axes allowed), "
                 f"got shape {np.shape(hdu.data)}"
             )
+        self.wcs, naxis = _celestial(hdu.header, np.ndim(hdu.data))
+        if raw.size == 0:
+            raise InputError(f"img: the image is empty (shape {raw.shape}); expected pixels")
         data = as_float_array(raw, "img")
         finite = np.isfinite(data)
         if not finite.any():
-            raise ValueError(f"img: all {data.size} pixels are NaN or inf")
+            raise InputError(f"img: all {data.size} pixels are NaN or inf")
         header = hdu.header
         if naxis != 2 or np.ndim(hdu.data) != 2:
             header = _header_with_wcs(header, self.wcs)
@@ -234,15 +237,15 @@ class Image:
         if values.ndim == 0:
             values = np.full(self.shape, float(values))
         if values.shape != self.shape:
-            raise ValueError(
+            raise InputError(
                 f"{name}: map shape {values.shape} does not match the image shape {self.shape}"
             )
         bad = int(np.count_nonzero(~np.isfinite(values)))
         if bad:
-            raise ValueError(f"{name}: {bad} pixels are NaN or inf; expected finite values >= 0")
+            raise InputError(f"{name}: {bad} pixels are NaN or inf; expected finite values >= 0")
         neg = int(np.count_nonzero(values < 0))
         if neg:
-            raise ValueError(
+            raise InputError(
                 f"{name}: {neg} pixels are negative (minimum {values.min():.4g}); expected >= 0"
             )
         return values
@@ -305,7 +308,7 @@ class Image:
 
     def _set_mask(self, regions, combine) -> None:
         if not isinstance(combine, bool | np.bool_):
-            raise TypeError(f"combine: expected True or False, got {combine!r}")
+            raise InputTypeError(f"combine: expected True or False, got {combine!r}")
         new = build_mask(regions, self.wcs, self.shape) & self._finite
         self.mask = self.mask & new if combine else new
 
@@ -334,7 +337,7 @@ class Image:
     def _position(self, center) -> tuple[float, float]:
         if isinstance(center, SkyCoord):
             if not center.isscalar:
-                raise ValueError(f"center: expected a single sky position, got {center!r}")
+                raise InputError(f"center: expected a single sky position, got {center!r}")
             pos = tuple(float(v) for v in self.wcs.world_to_pixel(center))
         else:
             try:
@@ -342,13 +345,13 @@ class Image:
             except (TypeError, ValueError):
                 pos = ()
             if len(pos) != 2:
-                raise ValueError(
+                raise InputError(
                     f"center: expected a pixel position (x, y) or a SkyCoord, got {center!r}"
                 )
         ny, nx = self.shape
         x, y = pos
         if not (-0.5 <= x < nx - 0.5 and -0.5 <= y < ny - 0.5):
-            raise ValueError(
+            raise InputError(
                 f"center: pixel position (x, y) = ({x:.2f}, {y:.2f}) lies outside the image "
                 f"of shape (ny, nx) = {self.shape}"
             )

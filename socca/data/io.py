@@ -7,6 +7,8 @@ import os
 import numpy as np
 from astropy.io import fits
 
+from socca.errors import InputError, InputIndexError, InputTypeError, MissingFileError
+
 ArrayLike = str | os.PathLike | fits.HDUList | fits.PrimaryHDU | fits.ImageHDU | np.ndarray
 
 
@@ -24,7 +26,7 @@ def read_hdu(source, idx: int = 0, what: str = "image") -> fits.PrimaryHDU | fit
     """
     if isinstance(source, str | os.PathLike):
         if not os.path.exists(source):
-            raise FileNotFoundError(f"{what}: FITS file {os.fspath(source)!r} does not exist")
+            raise MissingFileError(f"{what}: FITS file {os.fspath(source)!r} does not exist")
         with fits.open(source, memmap=False) as hdul:
             hdu = _pick(hdul, idx, what, os.fspath(source))
             return hdu.__class__(data=None if hdu.data is None else np.array(hdu.data),
@@ -33,17 +35,19 @@ def read_hdu(source, idx: int = 0, what: str = "image") -> fits.PrimaryHDU | fit
         return _pick(source, idx, what, "the HDUList")
     if isinstance(source, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU):
         return source
-    raise TypeError(
+    raise InputTypeError(
         f"{what}: expected a FITS path, an HDU or an HDUList, got {type(source).__name__}"
     )
 
 
 def _pick(hdul: fits.HDUList, idx: int, what: str, where: str):
     if not -len(hdul) <= idx < len(hdul):
-        raise IndexError(f"{what}: HDU index {idx} out of range for {where} with {len(hdul)} HDUs")
+        raise InputIndexError(
+            f"{what}: HDU index {idx} out of range for {where} with {len(hdul)} HDUs"
+        )
     hdu = hdul[idx]
     if hdu.data is None:
-        raise ValueError(f"{what}: HDU {idx} of {where} holds no data")
+        raise InputError(f"{what}: HDU {idx} of {where} holds no data")
     return hdu
 
 
@@ -51,7 +55,7 @@ def as_float_array(data, what: str = "array") -> np.ndarray:
     """Native-endian float64 copy of ``data`` (FITS data are often big-endian)."""
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{what}: expected numeric data, got dtype {arr.dtype}")
+        raise InputTypeError(f"{what}: expected numeric data, got dtype {arr.dtype}")
     return np.array(arr, dtype=np.float64)
 
 

@@ -22,6 +22,7 @@ from astropy.wcs import WCS
 from regions import Region, Regions, SkyRegion
 
 from socca.data.io import read_hdu
+from socca.errors import InputError, InputTypeError, MissingFileError
 
 _FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fz")
 
@@ -40,10 +41,10 @@ def _parse_regions(item) -> Regions:
         else:
             regs = Regions.parse(path, format="ds9")
     except Exception as exc:  # the regions parser raises several exception types
-        raise ValueError(f"regions: could not parse DS9 regions from {_describe(item)}: {exc}") \
+        raise InputError(f"regions: could not parse DS9 regions from {_describe(item)}: {exc}") \
             from exc
     if len(regs) == 0:
-        raise ValueError(
+        raise InputError(
             f"regions: no region found in {_describe(item)} (a DS9 region needs a coordinate "
             "system such as 'fk5;', 'icrs;' or 'image;' before the shape)"
         )
@@ -56,7 +57,7 @@ def _inside(region: Region, wcs: WCS, shape) -> np.ndarray:
     try:
         rmask = pix.to_mask(mode="center")
     except NotImplementedError:
-        raise ValueError(
+        raise InputError(
             f"regions: a {type(region).__name__} has no area and cannot mask pixels"
         ) from None
     image = rmask.to_image(tuple(shape))
@@ -97,15 +98,15 @@ def array_mask(values, shape, what: str = "mask") -> np.ndarray:
     """Validate a boolean or 0/1 array of ``shape`` and return it as bool (True = used)."""
     arr = np.asarray(values)
     if arr.shape != tuple(shape):
-        raise ValueError(f"{what}: shape {arr.shape} does not match the image shape {tuple(shape)}")
+        raise InputError(f"{what}: shape {arr.shape} does not match the image shape {tuple(shape)}")
     if arr.dtype == bool:
         return arr.copy()
     if arr.dtype.kind not in "iuf":
-        raise ValueError(f"{what}: expected a boolean or 0/1 array, got dtype {arr.dtype}")
+        raise InputError(f"{what}: expected a boolean or 0/1 array, got dtype {arr.dtype}")
     bad = ~((arr == 0) | (arr == 1))
     if bad.any():
         shown = np.unique(arr[bad])[:5]
-        raise ValueError(
+        raise InputError(
             f"{what}: expected only 0/1 values, found {int(bad.sum())} other pixels "
             f"(e.g. {', '.join(repr(v.item()) for v in shown)})"
         )
@@ -137,7 +138,7 @@ def hdu_mask(hdu, wcs: WCS, shape) -> np.ndarray:
     while data.ndim > 2 and data.shape[0] == 1:
         data = data[0]
     if data.ndim != 2:
-        raise ValueError(f"mask: expected a 2-D FITS map, got data of shape {data.shape}")
+        raise InputError(f"mask: expected a 2-D FITS map, got data of shape {data.shape}")
     values = array_mask(data, data.shape, what="mask (FITS map)").astype(np.float64)
     try:
         mwcs = WCS(hdu.header).celestial
@@ -188,9 +189,9 @@ def item_mask(item, wcs: WCS, shape) -> np.ndarray:
             return hdu_mask(read_hdu(item, what="mask"), wcs, shape)
         path = os.fspath(item)
         if path.lower().endswith(".reg") and not os.path.exists(path):
-            raise FileNotFoundError(f"regions: region file {path!r} does not exist")
+            raise MissingFileError(f"regions: region file {path!r} does not exist")
         return region_mask(_parse_regions(item), wcs, shape)
-    raise TypeError(
+    raise InputTypeError(
         f"regions: expected a DS9 region file or string, a boolean/0-1 array or a FITS map, "
         f"got {type(item).__name__}"
     )
@@ -218,7 +219,7 @@ def build_mask(regions, wcs: WCS, shape) -> np.ndarray:
     if is_list and not _is_nested_numbers(regions):
         items = list(regions)
         if not items:
-            raise ValueError("regions: got an empty list; expected at least one mask item")
+            raise InputError("regions: got an empty list; expected at least one mask item")
     else:
         items = [regions]
     mask = np.ones(shape, dtype=bool)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from socca.data.io import read_array
+from socca.errors import InputError
 
 
 def read_kernel(source, idx: int = 0) -> np.ndarray:
@@ -39,12 +40,12 @@ def read_kernel(source, idx: int = 0) -> np.ndarray:
     while kernel.ndim > 2 and kernel.shape[0] == 1:
         kernel = kernel[0]
     if kernel.ndim != 2:
-        raise ValueError(f"psf: expected a 2-D kernel, got an array of shape {kernel.shape}")
+        raise InputError(f"psf: expected a 2-D kernel, got an array of shape {kernel.shape}")
     if kernel.size == 0:
-        raise ValueError(f"psf: the kernel is empty (shape {kernel.shape})")
+        raise InputError(f"psf: the kernel is empty (shape {kernel.shape})")
     bad = int(np.count_nonzero(~np.isfinite(kernel)))
     if bad:
-        raise ValueError(
+        raise InputError(
             f"psf: the kernel has {bad} non-finite (NaN/inf) pixels out of {kernel.size}; "
             "expected finite values"
         )
@@ -119,26 +120,42 @@ def prepare_psf(kernel: np.ndarray, shape, normalize: bool = True) -> np.ndarray
 
     Raises
     ------
-    ValueError
-        If ``normalize`` is set and the placed kernel sums to zero.
+    InputError
+        If ``normalize`` is set and the placed kernel does not sum to a
+        positive number.
     """
     psf = place_kernel(kernel, shape)
     if normalize:
         total = psf.sum()
-        if total == 0.0:
-            cropped = " after cropping to the image" if kernel.sum() != 0.0 else ""
-            raise ValueError(
-                f"psf: the kernel sums to zero{cropped} and cannot be normalised to unit sum; "
-                "pass normalize=False to keep it as is"
-            )
+        if not total > 0.0:
+            cropped = " after cropping to the image" if kernel.sum() > 0.0 else ""
+            raise InputError(f"psf: the kernel {_sum_problem(total, cropped)}; {_NORMALIZE_HINT}")
         psf /= total
     return psf
 
 
+_NORMALIZE_HINT = (
+    "expected a kernel with a positive sum, or pass normalize=False to keep it as is"
+)
+
+
+def _sum_problem(total: float, where: str = "") -> str:
+    """Why a kernel summing to ``total`` (``where``: after what) cannot be scaled to unit sum."""
+    if total == 0.0:
+        return f"sums to zero{where} and cannot be normalised to unit sum"
+    return f"sums to {total:.4g}{where} < 0: normalising it to unit sum would flip its sign"
+
+
 def check_normalizable(kernel: np.ndarray, normalize: bool) -> None:
-    """Raise ``ValueError`` if ``kernel`` must be normalised but sums to zero."""
-    if normalize and kernel.sum() == 0.0:
-        raise ValueError(
-            "psf: the kernel sums to zero and cannot be normalised to unit sum; "
-            "pass normalize=False to keep it as is"
-        )
+    """Raise :class:`~socca.errors.InputError` if ``kernel`` must be normalised but cannot be.
+
+    Parameters
+    ----------
+    kernel : numpy.ndarray
+        The kernel as read.
+    normalize : bool
+        Whether it is to be scaled to unit sum.
+    """
+    total = float(kernel.sum())
+    if normalize and not total > 0.0:
+        raise InputError(f"psf: the kernel {_sum_problem(total)}; {_NORMALIZE_HINT}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from socca.models.component import DEG_PER_ARCSEC, Component, Param, is_static_zero
+from socca.models.domain import POSITIVE
 
 # (parameter, power of x, power of y) of the cubic polynomial beyond a0
 TERMS = (
@@ -28,7 +29,7 @@ class Background(Component):
 
     kind = "background"
     PARAMS = (
-        Param("rs", DEG_PER_ARCSEC, "deg", "Length unit of the polynomial coordinates"),
+        Param("rs", DEG_PER_ARCSEC, "deg", "Length unit of the polynomial coordinates", POSITIVE),
         Param("a0", None, "image", "Constant level"),
     ) + tuple(Param(name, 0.0, "image", f"Coefficient of x^{px} y^{py}") for name, px, py in TERMS)
 

@@ -29,7 +29,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from socca.models.component import Composite, Param, SubProfileSlot
+from socca.models.domain import DECLINATION, ELLIPTICITY, POSITIVE
 from socca.models.profiles.composite import harmonic, product, rotate
+from socca.models.profiles.geometry import MIN_AXIS_RATIO
 from socca.models.radial import Beta, Power, TopHat
 from socca.models.subprofile import (
     check_radial,
@@ -59,11 +61,11 @@ class Bridge(Composite):
 
     PARAMS = (
         Param("xc", None, "deg", "Right ascension of the centre"),
-        Param("yc", None, "deg", "Declination of the centre"),
-        Param("rs", None, "deg", "Scale radius: length scale along the bridge"),
+        Param("yc", None, "deg", "Declination of the centre", DECLINATION),
+        Param("rs", None, "deg", "Scale radius: length scale along the bridge", POSITIVE),
         Param("Is", None, "image", "Central surface brightness"),
         Param("theta", 0.0, "rad", "Position angle of the bridge axis, east of north"),
-        Param("e", 0.5, "", "1 - width/length"),
+        Param("e", 0.5, "", "1 - width/length", ELLIPTICITY),
     )
     radial = SubProfileSlot()
     parallel = SubProfileSlot()
@@ -118,7 +120,8 @@ class Bridge(Composite):
         """
         xi_c, eta_c, north = grid.centre(values["xc"], values["yc"])
         along, across = rotate(grid.xi - xi_c, grid.eta - eta_c, values["theta"] + north)
-        f_radial = self.factor("radial", jnp.abs(across) / (1.0 - values["e"]), values)
+        width = jnp.maximum(1.0 - values["e"], MIN_AXIS_RATIO)
+        f_radial = self.factor("radial", jnp.abs(across) / width, values)
         f_parallel = self.factor("parallel", jnp.abs(along), values)
         return jnp.mean(values["Is"] * self.combine(f_radial, f_parallel), axis=0)
 

@@ -11,18 +11,36 @@ import numbers
 from dataclasses import dataclass, field
 
 from socca import priors
+from socca.errors import InputError, InputTypeError, UnknownParameterError
+from socca.models.domain import REAL, Domain, check_number, check_prior
 
 DEG_PER_ARCSEC = 1.0 / 3600.0
 
 
 @dataclass(frozen=True)
 class Param:
-    """Declaration of one component parameter."""
+    """Declaration of one component parameter.
+
+    Parameters
+    ----------
+    name : str
+        The attribute name (``re``).
+    default : float or None
+        Initial value; None when the user must give one.
+    units : str
+        ``deg``, ``rad``, ``image`` (image units) or ``""``.
+    description : str
+        One line, shown by ``parameters()``.
+    domain : Domain
+        Valid range; fixed values and the supports of priors are checked
+        against it (see :mod:`socca.models.domain`).
+    """
 
     name: str
     default: object = None
     units: str = ""
     description: str = ""
+    domain: Domain = REAL
 
 
 @dataclass
@@ -33,6 +51,7 @@ class ParamEntry:
     units: str = ""
     description: str = ""
     declared: bool = field(default=True, repr=False)
+    domain: Domain = field(default=REAL, repr=False)
 
 
 class _IdAllocator:
@@ -69,19 +88,41 @@ def is_static_zero(value) -> bool:
     return isinstance(value, float) and value == 0.0
 
 
-def _validate_value(owner: str, name: str, value):
-    if value is None or priors.is_free(value) or priors.is_tied(value):
+def _validate_value(owner: str, name: str, value, domain: Domain = REAL):
+    """Check what is assigned to a parameter and return it (numbers as float).
+
+    Parameters
+    ----------
+    owner : str
+        The component, e.g. ``'comp_00(Sersic)'``, for messages.
+    name : str
+        The parameter.
+    value : object
+        None, a prior, a tie or a real number.
+    domain : Domain
+        Valid range of fixed values and of priors' supports.
+    """
+    if value is None or priors.is_tied(value):
         return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if priors.is_free(value):
+        check_prior(owner, name, value, domain)
+        return value
+    if isinstance(value, bool | str | bytes):  # float() would take True or "20"
+        raise InputTypeError(
+            f"{owner}.{name}: expected a number, a numpyro distribution (prior), "
+            f"a function (tied parameter) or boundto(...), got {value!r}"
+        )
+    if not isinstance(value, numbers.Real):
         try:
             value = float(value)
         except (TypeError, ValueError):
-            raise TypeError(
+            raise InputTypeError(
                 f"{owner}.{name}: expected a number, a numpyro distribution (prior), "
                 f"a function (tied parameter) or boundto(...), got {value!r}"
             ) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{owner}.{name}: value must be finite, got {value!r}")
+        raise InputError(f"{owner}.{name}: value must be finite, got {value!r}")
+    check_number(owner, name, float(value), domain)
     return float(value)
 
 
@@ -108,7 +149,7 @@ class Component:
         entries = {}
         for cls in reversed(type(self).__mro__):
             for p in cls.__dict__.get("PARAMS", ()):
-                entries[p.name] = ParamEntry(p.default, p.units, p.description)
+                entries[p.name] = ParamEntry(p.default, p.units, p.description, domain=p.domain)
         object.__setattr__(self, "_params", entries)
         object.__setattr__(self, "id", f"comp_{_ids.take():02d}")
         object.__setattr__(self, "_positive", False)
@@ -130,8 +171,8 @@ class Component:
     def __setattr__(self, name, value):
         nested = None if name in self._params else self._nested(name)
         if name in self._params:
-            owner = f"{self.id}({type(self).__name__})"
-            self._params[name].value = _validate_value(owner, name, value)
+            entry = self._params[name]
+            entry.value = _validate_value(self.owner, name, value, entry.domain)
         elif nested is not None:
             setattr(*nested, value)
         elif name == "id":
@@ -139,7 +180,7 @@ class Component:
         elif hasattr(type(self), name):
             object.__setattr__(self, name, value)
         else:
-            raise AttributeError(
+            raise UnknownParameterError(
                 f"{type(self).__name__} has no parameter {name!r}; valid parameters: "
                 f"{', '.join(self.parameter_entries())} (use addparameter() to add a new one)"
             )
@@ -160,6 +201,11 @@ class Component:
             object.__setattr__(self, key, value)
 
     @property
+    def owner(self) -> str:
+        """``'<id>(<class>)'``, how messages about this component name it."""
+        return f"{self.id}({type(self).__name__})"
+
+    @property
     def positive(self) -> bool:
         """If True, any sample giving a negative pixel in this component is rejected."""
         return self._positive
@@ -167,7 +213,7 @@ class Component:
     @positive.setter
     def positive(self, value):
         if not isinstance(value, bool):
-            raise TypeError(f"{self.id}.positive must be True or False, got {value!r}")
+            raise InputTypeError(f"{self.id}.positive must be True or False, got {value!r}")
         object.__setattr__(self, "_positive", value)
 
     @property
@@ -221,9 +267,9 @@ class Component:
             Shown by :meth:`parameters`.
         """
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"parameter name must be a Python identifier, got {name!r}")
+            raise InputError(f"parameter name must be a Python identifier, got {name!r}")
         if name in self.parameter_entries() or hasattr(type(self), name):
-            raise ValueError(f"{self.id} already has an attribute named {name!r}")
+            raise InputError(f"{self.id} already has an attribute named {name!r}")
         value = _validate_value(self.id, name, value)
         self._params[name] = ParamEntry(value, units, description, declared=False)
 
@@ -231,9 +277,9 @@ class Component:
         """Remove a parameter previously added with :meth:`addparameter`."""
         entry = self._params.get(name)
         if entry is None:
-            raise ValueError(f"{self.id} has no parameter {name!r}")
+            raise InputError(f"{self.id} has no parameter {name!r}")
         if entry.declared:
-            raise ValueError(
+            raise InputError(
                 f"{name!r} is a built-in parameter of {type(self).__name__} and cannot be removed"
             )
         del self._params[name]
@@ -262,7 +308,7 @@ class Component:
         """
         for name, entry in self.parameter_entries().items():
             if not isinstance(entry.value, float):
-                raise ValueError(
+                raise InputError(
                     f"getmap needs every parameter of {self.id} to be a number; "
                     f"{name} is {priors.describe(entry.value) if entry.value is not None else None}"
                 )
@@ -358,7 +404,7 @@ def _check_unused(comp, role, profile, keep):
     if ignored:
         owner = type(comp).__name__
         them = "them" if len(ignored) > 1 else "it"
-        raise ValueError(
+        raise InputError(
             f"{owner}: the {role} profile ({type(profile).__name__}) has {', '.join(ignored)} "
             f"set, but a {owner} sets {them} itself and would ignore what was given; leave "
             f"{them} unset (the {role} profile keeps: {', '.join(keep) or 'nothing'})"
@@ -369,14 +415,14 @@ def _claim(profiles):
     """Check that ``profiles`` are distinct and free, and give their numbers back (newest first)."""
     for i, profile in enumerate(profiles):
         if not isinstance(profile, Component):
-            raise TypeError(f"expected a profile instance, got {profile!r}")
+            raise InputTypeError(f"expected a profile instance, got {profile!r}")
         if profile.parent is not None:
-            raise ValueError(
+            raise InputError(
                 f"{type(profile).__name__} {profile.id} already belongs to {profile.parent.id}; "
                 f"create a new instance"
             )
         if any(profile is other for other in profiles[:i]):
-            raise ValueError(
+            raise InputError(
                 f"the same {type(profile).__name__} instance cannot fill two roles; "
                 f"create one instance per role"
             )

@@ -27,6 +27,7 @@ from __future__ import annotations
 import inspect
 import keyword
 
+from socca.errors import InputError, InputTypeError
 from socca.models.component import Component, ParamEntry, _validate_value
 from socca.models.radial import GEOMETRY, Profile
 
@@ -84,7 +85,7 @@ class CustomProfile(Profile):
     def removeparameter(self, name):
         """Remove a parameter added with ``addparameter`` (declared ones stay)."""
         if name in self._custom_names:
-            raise ValueError(
+            raise InputError(
                 f"{name!r} is an argument of the profile function of {self.id}; "
                 f"it cannot be removed"
             )
@@ -93,7 +94,7 @@ class CustomProfile(Profile):
 
 def _parse_parameters(parameters):
     if isinstance(parameters, str | dict) or not hasattr(parameters, "__iter__"):
-        raise TypeError(
+        raise InputTypeError(
             "parameters must be a list of {'name': ..., 'unit': ..., 'description': ...} "
             f"dictionaries, got {parameters!r}"
         )
@@ -103,60 +104,60 @@ def _parse_parameters(parameters):
         if isinstance(entry, str):
             entry = {"name": entry}
         if not isinstance(entry, dict):
-            raise TypeError(f"each parameter must be a dict with a 'name', got {entry!r}")
+            raise InputTypeError(f"each parameter must be a dict with a 'name', got {entry!r}")
         unknown = set(entry) - _ENTRY_KEYS
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"parameter entry {entry!r} has unknown key(s) {', '.join(sorted(unknown))}; "
                 f"allowed: name, unit (or units), description, value"
             )
         if "unit" in entry and "units" in entry:
-            raise ValueError(f"parameter entry {entry!r} gives both 'unit' and 'units'")
+            raise InputError(f"parameter entry {entry!r} gives both 'unit' and 'units'")
         if "name" not in entry:
-            raise ValueError(f"parameter entry {entry!r} has no 'name'")
+            raise InputError(f"parameter entry {entry!r} has no 'name'")
         name = entry["name"]
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"parameter name {name!r} is not a valid Python identifier")
+            raise InputError(f"parameter name {name!r} is not a valid Python identifier")
         if name.startswith("_"):
-            raise ValueError(f"parameter name {name!r} must not start with an underscore")
+            raise InputError(f"parameter name {name!r} must not start with an underscore")
         if name in seen:
-            raise ValueError(f"parameter {name!r} is declared twice")
+            raise InputError(f"parameter {name!r} is declared twice")
         if name in geometry:
-            raise ValueError(
+            raise InputError(
                 f"parameter {name!r} is a geometry parameter every profile already has "
                 f"({', '.join(p.name for p in GEOMETRY)}); choose another name"
             )
         if name == "id" or hasattr(CustomProfile, name):
-            raise ValueError(f"parameter name {name!r} is reserved (an attribute of components)")
+            raise InputError(f"parameter name {name!r} is reserved (an attribute of components)")
         seen.add(name)
         units = entry.get("unit", entry.get("units", ""))
         description = entry.get("description", "")
         if not isinstance(units, str) or not isinstance(description, str):
-            raise TypeError(f"'unit' and 'description' of {name!r} must be strings")
+            raise InputTypeError(f"'unit' and 'description' of {name!r} must be strings")
         specs.append((name, units, description, entry.get("value")))
     if not specs:
-        raise ValueError("a CustomProfile needs at least one declared parameter")
+        raise InputError("a CustomProfile needs at least one declared parameter")
     return specs
 
 
 def _check_signature(profile, names):
     if not callable(profile):
-        raise TypeError(f"profile must be a function f(r, ...), got {profile!r}")
+        raise InputTypeError(f"profile must be a function f(r, ...), got {profile!r}")
     try:
         signature = inspect.signature(profile)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"cannot read the signature of profile {profile!r}: {err}") from None
+        raise InputTypeError(f"cannot read the signature of profile {profile!r}: {err}") from None
     args = list(signature.parameters.values())
     kind = inspect.Parameter
     positional = (kind.POSITIONAL_ONLY, kind.POSITIONAL_OR_KEYWORD)
     if not args or args[0].kind not in positional:
-        raise ValueError(
+        raise InputError(
             f"profile{signature}: the first argument must be the radius, passed positionally"
         )
     rest = args[1:]
     bad = [a.name for a in rest if a.kind in (kind.POSITIONAL_ONLY, kind.VAR_POSITIONAL)]
     if bad:
-        raise ValueError(
+        raise InputError(
             f"profile{signature}: parameters are passed by keyword, so {', '.join(bad)} cannot "
             f"be positional-only or *args"
         )
@@ -170,7 +171,7 @@ def _check_signature(profile, names):
             parts.append(f"declared but not arguments of the function: {', '.join(missing)}")
         if extra:
             parts.append(f"arguments of the function but not declared: {', '.join(extra)}")
-        raise ValueError(
+        raise InputError(
             f"profile{signature} does not match the declared parameters "
             f"({', '.join(names)}): " + "; ".join(parts)
         )

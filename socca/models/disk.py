@@ -21,7 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from socca import priors
+from socca.errors import InputError, InputTypeError
 from socca.models.component import Composite, Param, SubProfileSlot
+from socca.models.domain import DECLINATION
 from socca.models.profiles.composite import disk_coordinates, rotate, trapezoid_nodes
 from socca.models.radial import Sersic
 from socca.models.subprofile import check_radial, geometry_free_names, radial_values, role_values
@@ -72,7 +74,7 @@ class Disk(Composite):
 
     PARAMS = (
         Param("xc", None, "deg", "Right ascension of the centre"),
-        Param("yc", None, "deg", "Declination of the centre"),
+        Param("yc", None, "deg", "Declination of the centre", DECLINATION),
         Param("theta", 0.0, "rad", "Position angle of the major axis (line of nodes), E of N"),
         Param("inc", 0.0, "rad", "Inclination (0: face-on, pi/2: edge-on)"),
     )
@@ -99,7 +101,7 @@ class Disk(Composite):
         if value is not None:
             real = isinstance(value, numbers.Real) and not isinstance(value, bool)
             if not real or not math.isfinite(value) or value <= 0:
-                raise ValueError(
+                raise InputError(
                     f"{self.id}.losdepth must be a positive number (degrees) or None, got {value!r}"
                 )
             value = float(value)
@@ -113,7 +115,7 @@ class Disk(Composite):
     @losbins.setter
     def losbins(self, value):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
-            raise ValueError(f"{self.id}.losbins must be an integer >= 2, got {value!r}")
+            raise InputError(f"{self.id}.losbins must be an integer >= 2, got {value!r}")
         object.__setattr__(self, "_losbins", int(value))
 
     def hyperparameters(self):
@@ -131,7 +133,7 @@ class Disk(Composite):
             return geometry_free_names(profile)
         if not isinstance(profile, Height):
             given = profile.__name__ if isinstance(profile, type) else type(profile).__name__
-            raise TypeError(
+            raise InputTypeError(
                 f"Disk: vertical={given} is not supported; the vertical profile must be an "
                 f"instance of one of {', '.join(vertical_classes())}"
             )

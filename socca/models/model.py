@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from socca import priors
+from socca.errors import InputError, InputTypeError
 from socca.models.component import Component, format_component
 from socca.models.parameters import ParameterMap, label
 from socca.models.render import build_render
@@ -36,22 +37,24 @@ class Model:
             If given, sets ``comp.positive`` (reject samples with negative pixels).
         """
         if not isinstance(comp, Component):
-            raise TypeError(f"addcomponent expects a socca component, got {type(comp).__name__}")
+            raise InputTypeError(
+                f"addcomponent: expected a socca component, got {type(comp).__name__}"
+            )
         if comp.parent is not None:
-            raise ValueError(
+            raise InputError(
                 f"{comp.id} ({type(comp).__name__}) is a sub-profile of {comp.parent.id}; "
                 f"add {comp.parent.id} ({type(comp.parent).__name__}) instead"
             )
         if not comp.standalone:
-            raise TypeError(
+            raise InputTypeError(
                 f"{type(comp).__name__} is a building block of composite components "
                 f"(e.g. Disk(vertical={type(comp).__name__}())), not a model component"
             )
         if any(c is comp or c.id == comp.id for c in self.components):
-            raise ValueError(f"component {comp.id} is already in the model")
+            raise InputError(f"component {comp.id} is already in the model")
         missing = [n for n, e in comp.parameter_entries().items() if e.value is None]
         if missing:
-            raise ValueError(
+            raise InputError(
                 f"{comp.id} ({type(comp).__name__}): parameter(s) {', '.join(missing)} are None; "
                 f"assign a number, a prior or a tie before adding the component"
             )
@@ -112,7 +115,7 @@ class Model:
         )
         theta = jnp.asarray(params, dtype=float).reshape(-1)
         if theta.shape != (len(pmap.labels),):
-            raise ValueError(
+            raise InputError(
                 f"params has {theta.size} values but the model has {len(pmap.labels)} free "
                 f"parameters: {', '.join(pmap.labels) or 'none'}"
             )
@@ -138,7 +141,7 @@ class Model:
         """
         free = self.parameter_map().labels
         if free:
-            raise ValueError(
+            raise InputError(
                 f"getmap needs every parameter to be a number; free parameter(s): {', '.join(free)}"
             )
         raw, smoothed_bkg, background, _ = self.getmodel(img, [])

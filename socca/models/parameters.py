@@ -10,9 +10,12 @@ inside the traced function.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from socca import priors
+from socca.errors import InputError, InputTypeError
+from socca.models.component import _validate_value
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,11 @@ class ParameterMap:
 
     def __init__(self, components):
         self.components = tuple(components)
+        if not self.components:
+            raise InputError(
+                "model: it has no components; expected at least one, added with "
+                "Model.addcomponent(comp) or Model([comp, ...])"
+            )
         self.free: dict[str, object] = {}
         self.units: dict[str, str] = {}
         self.fixed: dict[str, float] = {}
@@ -51,6 +59,8 @@ class ParameterMap:
                 key = label(comp, name)
                 self.units[key] = entry.units
                 ties_or_values = self._classify(key, entry.value, ids)
+                if not isinstance(ties_or_values, Tie):  # values may have been set around setattr
+                    _validate_value(comp.owner, name, entry.value, entry.domain)
                 if isinstance(ties_or_values, Tie):
                     ties[key] = ties_or_values
                 elif priors.is_free(entry.value):
@@ -61,30 +71,36 @@ class ParameterMap:
         for key, tie in ties.items():
             unknown = [a for a in tie.arguments if a not in self.units]
             if unknown:
-                raise ValueError(
-                    f"tied parameter {key} refers to unknown parameter(s) {', '.join(unknown)}; "
-                    f"arguments must be labels <component id>_<parameter> of this model, "
-                    f"e.g. {', '.join(list(self.units)[:4])}"
+                hints = [_closest(a, self.units) for a in unknown]
+                raise InputError(
+                    f"{key}: its functional prior refers to unknown parameter(s) "
+                    f"{', '.join(unknown)}{''.join(hints)}; expected arguments named "
+                    f"<component id>_<parameter> after labels of this model, e.g. "
+                    f"{', '.join(list(self.units)[:4])}"
                 )
         self.ties = _dependency_order(ties)
 
     @staticmethod
     def _classify(key, value, ids):
         if value is None:
-            raise ValueError(
+            raise InputError(
                 f"parameter {key} is None: assign it a number, a prior or a tie before fitting"
             )
         if isinstance(value, priors.BoundTo):
             target = value.component
             if ids.get(target.id) is not target:
                 owner = target.parent if target.parent is not None else target
-                raise ValueError(
+                raise InputError(
                     f"{key} is bound to {target.id}.{value.name}, but {owner.id} is not "
                     f"part of this model: add it with Model.addcomponent"
                 )
             return Tie(_identity, (label(target, value.name),))
         if priors.is_tied(value):
-            return Tie(value, priors.functional_arguments(value))
+            try:
+                arguments = priors.functional_arguments(value)
+            except (InputError, InputTypeError) as err:
+                raise type(err)(f"{key}: {err}") from None
+            return Tie(value, arguments)
         return value
 
     @property
@@ -113,6 +129,12 @@ def _identity(x):
     return x
 
 
+def _closest(name, labels) -> str:
+    """`` (did you mean 'x'?)`` for the label closest to ``name``, else ``""``."""
+    close = difflib.get_close_matches(name, list(labels), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _dependency_order(ties: dict[str, Tie]) -> dict[str, Tie]:
     ordered: dict[str, Tie] = {}
     visiting: set[str] = set()
@@ -121,7 +143,7 @@ def _dependency_order(ties: dict[str, Tie]) -> dict[str, Tie]:
         if key in ordered or key not in ties:
             return
         if key in visiting:
-            raise ValueError(f"circular tie between parameters: {' -> '.join(chain + [key])}")
+            raise InputError(f"circular tie between parameters: {' -> '.join(chain + [key])}")
         visiting.add(key)
         for arg in ties[key].arguments:
             visit(arg, chain + [key])

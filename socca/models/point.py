@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from socca.models.component import Component, Param
+from socca.models.domain import DECLINATION
 
 
 class Point(Component):
@@ -19,7 +20,7 @@ class Point(Component):
     kind = "point"
     PARAMS = (
         Param("xc", None, "deg", "Right ascension"),
-        Param("yc", None, "deg", "Declination"),
+        Param("yc", None, "deg", "Declination", DECLINATION),
         Param("Ic", None, "image", "Total flux (image units x pixels)"),
     )
 

@@ -12,6 +12,7 @@ import inspect
 
 import jax.numpy as jnp
 
+from socca.errors import InputError
 from socca.models import profiles
 from socca.models.component import (
     DEG_PER_ARCSEC,
@@ -21,16 +22,26 @@ from socca.models.component import (
     _validate_value,
     is_static_zero,
 )
+from socca.models.domain import (
+    ABOVE_ONE,
+    BELOW_ONE,
+    BOXINESS,
+    DECLINATION,
+    ELLIPTICITY,
+    POSITIVE,
+)
+from socca.models.fusion import materialise
+from socca.models.oversample import apply_correction
 from socca.models.profiles import radial as laws
 from socca.models.profiles.gnfw import gnfw
 from socca.models.truncation import TRUNCATION_PARAMS, as_truncation
 
 GEOMETRY = (
     Param("xc", None, "deg", "Right ascension of the centre"),
-    Param("yc", None, "deg", "Declination of the centre"),
+    Param("yc", None, "deg", "Declination of the centre", DECLINATION),
     Param("theta", 0.0, "rad", "Position angle of the major axis, east of north"),
-    Param("e", 0.0, "", "Ellipticity, 1 - axis ratio"),
-    Param("cbox", 0.0, "", "Boxiness (0: ellipse, >0 boxy, <0 discy)"),
+    Param("e", 0.0, "", "Ellipticity, 1 - axis ratio", ELLIPTICITY),
+    Param("cbox", 0.0, "", "Boxiness (0: ellipse, >0 boxy, <0 discy)", BOXINESS),
 )
 
 
@@ -63,7 +74,7 @@ class Profile(Component):
     def _configure(self, truncation, values):
         """Attach ``truncation``, then assign ``values`` (``rt``, ``wt`` included)."""
         if truncation is None and any(k in values for k in ("rt", "wt")):
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__}: rt and wt are truncation parameters; "
                 f"pass truncation=True (or HyperTangent/Exponential) to use them"
             )
@@ -95,25 +106,26 @@ class Profile(Component):
             taken = set(self._params).difference(owned)
             clash = [n for n in names if n in taken or hasattr(type(self), n)]
             if clash:
-                raise ValueError(
+                raise InputError(
                     f"{self.id} ({type(self).__name__}) already has parameter(s) "
                     f"{', '.join(clash)}: a truncation needs rt and wt for itself"
                 )
-            owner = f"{self.id}({type(self).__name__})"
-            checked = {n: _validate_value(owner, n, getattr(new, n)) for n in names}
+            checked = {n: _validate_value(self.owner, n, getattr(new, n), POSITIVE) for n in names}
         if self._truncation is not None:
             for name in names:
                 self._params.pop(name, None)
         object.__setattr__(self, "_truncation", new)
         if new is not None:
             for name, units, description in TRUNCATION_PARAMS:
-                entry = ParamEntry(checked[name], units, f"{description} ({new.label})")
+                entry = ParamEntry(
+                    checked[name], units, f"{description} ({new.label})", domain=POSITIVE
+                )
                 self._params[name] = entry
 
     def removeparameter(self, name):
         """Remove a parameter previously added with ``addparameter``."""
         if self._truncation is not None and name in ("rt", "wt"):
-            raise ValueError(
+            raise InputError(
                 f"{name!r} belongs to the truncation of {self.id}; "
                 f"set truncation = None to remove it"
             )
@@ -162,19 +174,36 @@ class Profile(Component):
         grid : RenderGrid
             The renderer's tangent-plane sub-pixel grid.
         """
+        averaged, corrections = self.image_parts(values, grid)
+        for correction in corrections:
+            averaged = apply_correction(averaged, correction)
+        return averaged
+
+    def image_parts(self, values, grid):
+        """:meth:`image` as the lattice average and the corrections near the centre.
+
+        Returns
+        -------
+        averaged : jax.Array
+            The sub-pixel lattice average on the image grid.
+        corrections : list
+            ``(delta, origin)`` pairs for
+            :func:`socca.models.oversample.apply_correction`; the renderer adds
+            them to the padded canvas of the convolution directly.
+        """
         xi_c, eta_c, north = grid.centre(values["xc"], values["yc"])
-        angle = values["theta"] + north
+        axes = profiles.axis_terms(values["theta"] + north, values["e"])
+        xi_c, eta_c, *axes = materialise(xi_c, eta_c, *axes)
         boxy = not is_static_zero(values["cbox"])
 
         def brightness(xi, eta):
-            r = profiles.elliptical_radius(
-                xi - xi_c, eta - eta_c, angle, values["e"], values["cbox"], boxy=boxy
-            )
+            r = profiles.radius_along_axes(xi - xi_c, eta - eta_c, *axes, values["cbox"], boxy=boxy)
             return self.radial_values(r, values)
 
         averaged = jnp.mean(brightness(grid.xi, grid.eta), axis=0)
         x0, y0 = grid.pixel_of(xi_c, eta_c)
-        return grid.refiner.refine(averaged, brightness, x0, y0)
+        lattice = (grid.xi, grid.eta)
+        return averaged, [grid.refiner.correction(brightness, x0, y0, lattice)]
 
 
 @functools.cache
@@ -187,9 +216,9 @@ class Sersic(Profile):
     """Sérsic profile ``Ie exp(-b_n ((r/re)^(1/n) - 1))`` with exact ``b_n``."""
 
     PARAMS = (
-        Param("re", None, "deg", "Effective (half-light) radius along the major axis"),
+        Param("re", None, "deg", "Effective (half-light) radius along the major axis", POSITIVE),
         Param("Ie", None, "image", "Surface brightness at re"),
-        Param("ns", 0.5, "", "Sérsic index"),
+        Param("ns", 0.5, "", "Sérsic index", POSITIVE),
     )
     profile = staticmethod(profiles.sersic)
 
@@ -198,7 +227,7 @@ class Exponential(Profile):
     """Exponential profile ``Is exp(-r/rs)``."""
 
     PARAMS = (
-        Param("rs", None, "deg", "Scale radius"),
+        Param("rs", None, "deg", "Scale radius", POSITIVE),
         Param("Is", None, "image", "Central surface brightness"),
     )
     profile = staticmethod(profiles.exponential)
@@ -208,7 +237,7 @@ class Gaussian(Profile):
     """Gaussian profile ``Is exp(-r^2 / (2 rs^2))``."""
 
     PARAMS = (
-        Param("rs", None, "deg", "Standard deviation along the major axis"),
+        Param("rs", None, "deg", "Standard deviation along the major axis", POSITIVE),
         Param("Is", None, "image", "Central surface brightness"),
     )
     profile = staticmethod(profiles.gaussian)
@@ -218,9 +247,9 @@ class Beta(Profile):
     """β-model ``Ic (1 + (r/rc)^alpha)^(-beta)`` (the classic form has alpha = 2)."""
 
     PARAMS = (
-        Param("rc", None, "deg", "Core radius"),
+        Param("rc", None, "deg", "Core radius", POSITIVE),
         Param("Ic", None, "image", "Central surface brightness"),
-        Param("alpha", 2.0, "", "Radial exponent"),
+        Param("alpha", 2.0, "", "Radial exponent", POSITIVE),
         Param("beta", 0.55, "", "Slope"),
     )
     profile = staticmethod(profiles.beta)
@@ -230,7 +259,7 @@ class Power(Profile):
     """Power law ``Ic (r/rc)^(-alpha)``."""
 
     PARAMS = (
-        Param("rc", None, "deg", "Reference radius"),
+        Param("rc", None, "deg", "Reference radius", POSITIVE),
         Param("Ic", None, "image", "Surface brightness at rc"),
         Param("alpha", 2.0, "", "Slope"),
     )
@@ -240,7 +269,7 @@ class Power(Profile):
 class TopHat(Profile):
     """Uniform disk: 1 inside ``rc``, 0 outside (mainly a building block for bridges)."""
 
-    PARAMS = (Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Radius"),)
+    PARAMS = (Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Radius", POSITIVE),)
     profile = staticmethod(profiles.tophat)
 
 
@@ -253,17 +282,19 @@ class gNFW(Profile):
     slopes may be fixed (the table is computed once) or free (it is rebuilt
     inside the compiled likelihood). The central brightness is finite only
     for ``gamma < 1`` and the projection only for ``beta > 1``: fixed slopes
-    outside these ranges raise ``ValueError``, free ones give NaN, i.e. a
-    rejected sample (log-likelihood ``-inf``).
+    outside these ranges, and priors reaching past them, raise
+    :class:`~socca.errors.InputError`; a free slope drawn outside them (from
+    the far tail of a normal prior) gives NaN, i.e. a rejected sample
+    (log-likelihood ``-inf``).
     The defaults are the universal pressure profile of Arnaud et al. (2010).
     """
 
     PARAMS = (
-        Param("rc", None, "deg", "Core (scale) radius"),
+        Param("rc", None, "deg", "Core (scale) radius", POSITIVE),
         Param("Ic", None, "image", "Central surface brightness"),
-        Param("alpha", 1.051, "", "Intermediate slope"),
-        Param("beta", 5.4905, "", "Outer slope (3-D, > 1)"),
-        Param("gamma", 0.3081, "", "Inner slope (3-D, < 1)"),
+        Param("alpha", 1.051, "", "Intermediate slope", POSITIVE),
+        Param("beta", 5.4905, "", "Outer slope (3-D, > 1)", ABOVE_ONE),
+        Param("gamma", 0.3081, "", "Inner slope (3-D, < 1)", BELOW_ONE),
     )
     profile = staticmethod(gnfw)
 
@@ -272,13 +303,13 @@ class PolyExponential(Profile):
     """Exponential times a quartic, ``Is (1 + sum_k c_k (r/rc)^k) exp(-r/rs)``."""
 
     PARAMS = (
-        Param("rs", None, "deg", "Scale radius"),
+        Param("rs", None, "deg", "Scale radius", POSITIVE),
         Param("Is", None, "image", "Central surface brightness"),
         Param("c1", 0.0, "", "Coefficient of (r/rc)"),
         Param("c2", 0.0, "", "Coefficient of (r/rc)^2"),
         Param("c3", 0.0, "", "Coefficient of (r/rc)^3"),
         Param("c4", 0.0, "", "Coefficient of (r/rc)^4"),
-        Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Reference radius of the polynomial"),
+        Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Reference radius of the polynomial", POSITIVE),
     )
     profile = staticmethod(laws.polyexponential)
 
@@ -293,13 +324,15 @@ class PolyExpoRefact(Profile):
     """
 
     PARAMS = (
-        Param("rs", None, "deg", "Scale radius"),
+        Param("rs", None, "deg", "Scale radius", POSITIVE),
         Param("Is", None, "image", "Central surface brightness"),
         Param("I1", 0.0, "image", "Coefficient of (r/rs)"),
         Param("I2", 0.0, "image", "Coefficient of (r/rs)^2"),
         Param("I3", 0.0, "image", "Coefficient of (r/rs)^3"),
         Param("I4", 0.0, "image", "Coefficient of (r/rs)^4"),
-        Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Reference radius (not used by the form)"),
+        Param(
+            "rc", 1.0 * DEG_PER_ARCSEC, "deg", "Reference radius (not used by the form)", POSITIVE
+        ),
     )
     profile = staticmethod(laws.polyexporefact)
 
@@ -308,9 +341,9 @@ class ModExponential(Profile):
     """Modified exponential ``Is exp(-r/rs) (1 + r/rm)^alpha``."""
 
     PARAMS = (
-        Param("rs", None, "deg", "Scale radius"),
+        Param("rs", None, "deg", "Scale radius", POSITIVE),
         Param("Is", None, "image", "Central surface brightness"),
-        Param("rm", None, "deg", "Radius of the power-law modification"),
+        Param("rm", None, "deg", "Radius of the power-law modification", POSITIVE),
         Param("alpha", None, "", "Exponent of the power-law modification"),
     )
     profile = staticmethod(laws.modexponential)

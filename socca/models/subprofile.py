@@ -9,6 +9,7 @@ profile, truncation included, from a name → value table.
 
 from __future__ import annotations
 
+from socca.errors import InputTypeError
 from socca.models.radial import Profile, profile_arguments
 
 #: Parameters of a radial profile that only place it on the sky.
@@ -54,7 +55,7 @@ def check_radial(profile, owner: str, role: str) -> None:
     if isinstance(profile, type) or not isinstance(profile, Profile) or _refused(cls):
         given = profile.__name__ if isinstance(profile, type) else cls.__name__
         what = "a class, not an instance" if isinstance(profile, type) else "not supported"
-        raise TypeError(
+        raise InputTypeError(
             f"{owner}: {role}={given} is {what}; the {role} profile must be an instance of "
             f"one of {', '.join(allowed_radial())}"
         )

@@ -35,6 +35,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from socca.errors import InputError, InputTypeError
 from socca.models.component import DEG_PER_ARCSEC
 
 #: Truncation radius used when none is given (10 arcsec, in degrees).
@@ -145,7 +146,7 @@ def as_truncation(value) -> Truncation | None:
     if isinstance(value, str):
         cls = _BY_NAME.get(value.lower())
         if cls is None:
-            raise ValueError(
+            raise InputError(
                 f"unknown truncation {value!r}; use HyperTangent(...), Exponential(...), "
                 f"True (HyperTangent with defaults) or None"
             )
@@ -154,7 +155,7 @@ def as_truncation(value) -> Truncation | None:
         return value()
     if isinstance(value, Truncation):
         return value
-    raise TypeError(
+    raise InputTypeError(
         f"truncation must be None, True, HyperTangent(...) or Exponential(...) "
         f"(from socca.models.truncation), got {value!r}"
     )

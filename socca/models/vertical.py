@@ -8,6 +8,7 @@ there (``disk.vertical.zs = prior``).
 from __future__ import annotations
 
 from socca.models.component import Component, Param
+from socca.models.domain import POSITIVE
 from socca.models.profiles.vertical import exponential_height, sech_height, sech_height_integer
 from socca.models.radial import profile_arguments
 
@@ -41,8 +42,8 @@ class HyperSecantHeight(Height):
     """
 
     PARAMS = (
-        Param("zs", None, "deg", "Scale height"),
-        Param("alpha", 2.0, "", "Exponent of the hyperbolic secant"),
+        Param("zs", None, "deg", "Scale height", POSITIVE),
+        Param("alpha", 2.0, "", "Exponent of the hyperbolic secant", POSITIVE),
     )
     height = staticmethod(sech_height)
 
@@ -57,7 +58,7 @@ class HyperSecantHeight(Height):
 class ExponentialHeight(Height):
     """``exp(-|z|/zs)``; its integral over z is ``2 zs``."""
 
-    PARAMS = (Param("zs", None, "deg", "Scale height"),)
+    PARAMS = (Param("zs", None, "deg", "Scale height", POSITIVE),)
     height = staticmethod(exponential_height)
 
 

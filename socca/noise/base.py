@@ -8,6 +8,8 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
+from socca.errors import InputError, StateError
+
 
 class Noise(abc.ABC):
     """Abstract noise model.
@@ -54,7 +56,7 @@ class Noise(abc.ABC):
         """Raise ``RuntimeError`` if :meth:`bind` was never called."""
         if not self._bound:
             name = type(self).__name__
-            raise RuntimeError(
+            raise StateError(
                 f"{name} noise is not bound to an image: call {name}.bind(img) "
                 "(done by Image when the noise is attached) before loglike_fn()"
             )
@@ -67,7 +69,7 @@ class Noise(abc.ABC):
         rng : numpy.random.Generator
             Source of randomness.
         """
-        raise ValueError(
+        raise InputError(
             f"{type(self).__name__} cannot simulate noise realisations, which "
             "getzprior=True needs"
         )
@@ -88,7 +90,7 @@ def refuse_mask(img, name: str) -> None:
     """
     mask = np.asarray(img.mask, dtype=bool)
     if not mask.all():
-        raise ValueError(
+        raise InputError(
             f"{name} cannot use a mask: {int((~mask).sum())} of {mask.size} pixels are masked "
             "(by addmask, or because they are NaN/inf), but a covariance diagonal in Fourier "
             "space needs every pixel. Drop the mask (replace non-finite pixels by finite "

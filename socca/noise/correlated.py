@@ -10,6 +10,7 @@ import numpy as np
 from scipy import linalg
 
 from socca.data.io import read_array
+from socca.errors import InputError
 from socca.noise.base import Noise
 from socca.noise.spectrum import (
     check_cube_shape,
@@ -32,16 +33,16 @@ def _read_matrix(value, key: str) -> np.ndarray:
         npix = mat.shape[0] * mat.shape[1]
         mat = mat.reshape(npix, npix)
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
-        raise ValueError(
+        raise InputError(
             f"NormalCorrelated {key}: expected a square (npix, npix) matrix over the flattened "
             f"image (or (ny, nx, ny, nx)), got shape {mat.shape}"
         )
     if not np.all(np.isfinite(mat)):
-        raise ValueError(f"NormalCorrelated {key}: the matrix has NaN or inf entries")
+        raise InputError(f"NormalCorrelated {key}: the matrix has NaN or inf entries")
     scale = np.abs(mat).max()
     asym = np.abs(mat - mat.T).max()
     if asym > SYMMETRY_RTOL * scale:
-        raise ValueError(
+        raise InputError(
             f"NormalCorrelated {key}: the matrix is not symmetric (largest |M - M^T| = "
             f"{asym:.3g} for entries up to {scale:.3g})"
         )
@@ -53,7 +54,7 @@ def _cholesky(mat: np.ndarray, what: str) -> np.ndarray:
     try:
         return linalg.cholesky(mat, lower=True, check_finite=False)
     except linalg.LinAlgError as exc:
-        raise ValueError(
+        raise InputError(
             f"NormalCorrelated: {what} is not positive definite on the {mat.shape[0]} unmasked "
             f"pixels (Cholesky failed: {exc}); check the matrix, or with cube= give more "
             "realisations or more smoothing"
@@ -134,13 +135,13 @@ class NormalCorrelated(Noise):
     def __init__(self, cov=None, icov=None, cube=None, smooth=3, kernel=None):
         given = [k for k, v in (("cov", cov), ("icov", icov), ("cube", cube)) if v is not None]
         if len(given) != 1:
-            raise ValueError(
+            raise InputError(
                 "NormalCorrelated needs exactly one of cov, icov or cube, got "
                 f"{', '.join(given) if given else 'none'}"
             )
         (self.source,) = given
         if kernel is not None and self.source != "cube":
-            raise ValueError("NormalCorrelated: kernel only applies to a cube estimate (cube=)")
+            raise InputError("NormalCorrelated: kernel only applies to a cube estimate (cube=)")
         self.smooth, self.kernel = check_smoothing(smooth, kernel, "NormalCorrelated")
         if self.source == "cube":
             self._input = read_cube(cube, "NormalCorrelated cube")
@@ -169,7 +170,7 @@ class NormalCorrelated(Noise):
         shape = tuple(img.shape)
         mask = np.asarray(img.mask, dtype=bool)
         if not mask.any():
-            raise ValueError("NormalCorrelated: every pixel is masked")
+            raise InputError("NormalCorrelated: every pixel is masked")
         key = (shape, mask.tobytes())
         if self._key != key:
             self._key = None
@@ -187,7 +188,7 @@ class NormalCorrelated(Noise):
                 xi = cube_lag_covariance(self._input, self.kernel, self.smooth)
                 self._full = lag_matrix(xi, shape)
         elif self._input.shape[0] != npix:
-            raise ValueError(
+            raise InputError(
                 f"NormalCorrelated {self.source}: matrix of shape {self._input.shape} but the "
                 f"image has {shape[0]} x {shape[1]} = {npix} pixels"
             )

@@ -10,6 +10,7 @@ import numpy as np
 from scipy.signal import windows
 
 from socca.data.io import read_array
+from socca.errors import InputError
 from socca.noise.base import Noise, refuse_mask
 from socca.noise.spectrum import (
     check_cube_shape,
@@ -72,7 +73,7 @@ def apodisation(apod, shape) -> np.ndarray | None:
             wy, wx = windows.tukey(ny, TUKEY_ALPHA), windows.tukey(nx, TUKEY_ALPHA)
         return wy[:, None] * wx[None, :]
     if apod.shape != tuple(shape):
-        raise ValueError(
+        raise InputError(
             f"NormalFourier apod: window of shape {apod.shape} but the image has shape "
             f"{tuple(shape)}"
         )
@@ -84,12 +85,12 @@ def _check_apod(apod):
     if apod is None or (isinstance(apod, str) and apod in ("hann", "tukey")):
         return apod
     if isinstance(apod, str):
-        raise ValueError(
+        raise InputError(
             f"NormalFourier apod: expected 'hann', 'tukey' or a 2-D array, got {apod!r}"
         )
     arr = np.array(apod, dtype=np.float64)
     if arr.ndim != 2 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or not arr.any():
-        raise ValueError(
+        raise InputError(
             "NormalFourier apod: the window must be a 2-D array of finite values >= 0, not all "
             "zero"
         )
@@ -102,7 +103,7 @@ def _read_spectrum(value, key: str) -> np.ndarray:
         value = Path(value)
     arr, _ = read_array(value, what=f"NormalFourier {key}")
     if arr.ndim not in (0, 2):
-        raise ValueError(
+        raise InputError(
             f"NormalFourier {key}: expected a scalar or a 2-D spectrum, got shape {arr.shape}"
         )
     if key == "cov":
@@ -112,7 +113,7 @@ def _read_spectrum(value, key: str) -> np.ndarray:
         bad = ~np.isfinite(arr) | (arr < 0)
         rule = "finite and >= 0 (0 to ignore a mode)"
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"NormalFourier {key}: {int(bad.sum())} value(s) are not {rule}, e.g. "
             f"{arr[bad].flat[0]}"
         )
@@ -151,7 +152,7 @@ class FourierDiagonal(Noise):
         mult = multiplicity(data.shape, self.ftype)
         keep = icov > 0
         if not keep.any():
-            raise ValueError(f"{type(self).__name__}: every Fourier mode has zero weight")
+            raise InputError(f"{type(self).__name__}: every Fourier mode has zero weight")
         self.nmodes = int(mult[keep].sum())
         with np.errstate(divide="ignore"):
             self.power = np.where(keep, 1.0 / icov, np.inf)
@@ -245,15 +246,15 @@ class NormalFourier(FourierDiagonal):
                  kernel=None):
         given = [k for k, v in (("cov", cov), ("icov", icov), ("cube", cube)) if v is not None]
         if len(given) != 1:
-            raise ValueError(
+            raise InputError(
                 "NormalFourier needs exactly one of cov, icov or cube, got "
                 f"{', '.join(given) if given else 'none'}"
             )
         if ftype not in FTYPES:
-            raise ValueError(f"NormalFourier ftype: expected 'real' or 'full', got {ftype!r}")
+            raise InputError(f"NormalFourier ftype: expected 'real' or 'full', got {ftype!r}")
         (self.source,) = given
         if self.source != "cube" and (apod is not None or kernel is not None):
-            raise ValueError("NormalFourier: apod and kernel only apply to a cube estimate (cube=)")
+            raise InputError("NormalFourier: apod and kernel only apply to a cube estimate (cube=)")
         self.ftype = ftype
         self.apod = _check_apod(apod)
         self.smooth, self.kernel = check_smoothing(smooth, kernel, "NormalFourier")
@@ -301,7 +302,7 @@ class NormalFourier(FourierDiagonal):
         arr = self._input
         if arr.ndim == 2 and arr.shape != layout:
             other = "full" if self.ftype == "real" else "real"
-            raise ValueError(
+            raise InputError(
                 f"NormalFourier {self.source}: spectrum of shape {arr.shape}, but an image of "
                 f"shape {shape} with ftype={self.ftype!r} needs {layout} (ftype={other!r} "
                 f"needs {layout_shape(shape, other)})"
@@ -313,7 +314,7 @@ class NormalFourier(FourierDiagonal):
         partner = mirror_layout(icov, shape, self.ftype)
         gap = np.abs(icov - partner).max()
         if gap > SYMMETRY_RTOL * icov.max():
-            raise ValueError(
+            raise InputError(
                 f"NormalFourier {self.source}: the spectrum is not symmetric, P(k) != P(-k) "
                 f"(largest relative gap {gap / icov.max():.3g}); the noise of a real image has "
                 "a symmetric spectrum"

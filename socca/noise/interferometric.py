@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from socca.errors import InputError, InputTypeError
 from socca.noise.base import refuse_mask
 from socca.noise.fourier import FourierDiagonal
 from socca.noise.normal import FAMILY, _inverse_variance, _join, mad_sigma
@@ -19,12 +20,12 @@ def _scalar_amplitude(kw: dict) -> tuple[str | None, float | None]:
     """The amplitude keyword and its sigma, checking it is a single positive scalar."""
     unknown = [k for k in kw if k not in FAMILY]
     if unknown:
-        raise TypeError(
+        raise InputTypeError(
             f"NormalRI() got unexpected keyword argument(s) {_join(unknown)}; accepted "
             f"keywords: floor, {', '.join(FAMILY)}"
         )
     if len(kw) > 1:
-        raise ValueError(
+        raise InputError(
             f"NormalRI() takes a single noise amplitude keyword, got {_join(kw)}: give only one "
             "of sigma, variance or weight"
         )
@@ -32,14 +33,14 @@ def _scalar_amplitude(kw: dict) -> tuple[str | None, float | None]:
         return None, None
     ((key, value),) = kw.items()
     if np.ndim(value) != 0 or not isinstance(np.asarray(value).item(), numbers.Real):
-        raise ValueError(
+        raise InputError(
             f"NormalRI {key}: expected a scalar (the noise of a dirty image is set by the "
             f"visibilities and is the same everywhere before primary-beam correction), got "
             f"{type(value).__name__} {np.shape(value)}"
         )
     value = float(value)
     if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"NormalRI {key} must be finite and > 0, got {key}={value}")
+        raise InputError(f"NormalRI {key} must be finite and > 0, got {key}={value}")
     return key, float(1.0 / np.sqrt(_inverse_variance(FAMILY[key], np.asarray(value))))
 
 
@@ -112,7 +113,7 @@ class NormalRI(FourierDiagonal):
         self.key, self.noise_level = _scalar_amplitude(amplitude)
         self._given = self.noise_level
         if not (isinstance(floor, numbers.Real) and 0 <= floor < 1):
-            raise ValueError(f"NormalRI floor: expected a number in [0, 1), got {floor!r}")
+            raise InputError(f"NormalRI floor: expected a number in [0, 1), got {floor!r}")
         self.floor = float(floor)
         self.transfer = None
         self.power = None
@@ -130,14 +131,14 @@ class NormalRI(FourierDiagonal):
         refuse_mask(img, "NormalRI")
         exposure = getattr(img, "exposure", None)
         if exposure is not None and np.any(np.asarray(exposure) != 1.0):
-            raise ValueError(
+            raise InputError(
                 "NormalRI: an exposure map does not apply to an interferometric image; give "
                 "the primary-beam model as response= (it multiplies the sky before the "
                 "dirty-beam convolution)"
             )
         psf = getattr(img, "psf", None)
         if psf is None:
-            raise ValueError(
+            raise InputError(
                 "NormalRI needs the dirty beam as the image PSF: "
                 "Image(..., addpsf=dict(img=beam, normalize=False))"
             )
@@ -145,7 +146,7 @@ class NormalRI(FourierDiagonal):
         cy, cx = (ny - 1) // 2, (nx - 1) // 2
         peak = float(psf[cy, cx])
         if not peak > 0:
-            raise ValueError(
+            raise InputError(
                 f"NormalRI: the dirty beam must be positive at its centre, got {peak:g} at "
                 f"pixel {(cy, cx)}"
             )
@@ -162,6 +163,6 @@ class NormalRI(FourierDiagonal):
         print("Using MAD for estimating noise level")
         print(f"- noise level: {sigma:.2E}")
         if not sigma > 0:
-            raise ValueError("NormalRI: the MAD of the pixels is zero; give sigma")
+            raise InputError("NormalRI: the MAD of the pixels is zero; give sigma")
         self.noise_level = sigma
         return sigma

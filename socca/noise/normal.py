@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from socca.data.io import read_array
+from socca.errors import InputError, InputTypeError
 from socca.noise.base import Noise
 
 MAD_TO_SIGMA = 1.4826
@@ -33,12 +34,12 @@ def _check_keywords(kw: dict) -> None:
     """Reject unknown keywords and more than one amplitude keyword."""
     unknown = [k for k in kw if k not in FAMILY]
     if unknown:
-        raise TypeError(
+        raise InputTypeError(
             f"Normal() got unexpected keyword argument(s) {_join(unknown)}; "
             f"accepted keywords: {', '.join(FAMILY)}"
         )
     if len(kw) > 1:
-        raise ValueError(
+        raise InputError(
             f"Normal() takes a single noise amplitude keyword, got {_join(kw)}: "
             "give only one of sigma, variance or weight"
         )
@@ -50,18 +51,25 @@ def _read_amplitude(key: str, value) -> np.ndarray:
         value = Path(value)  # read_array would take a plain string for a scalar
     arr, _ = read_array(value, what=f"Normal {key}")
     if arr.ndim not in (0, 2):
-        raise ValueError(
+        raise InputError(
             f"Normal {key}: expected a scalar or a 2-D map, got an array of shape {arr.shape}"
         )
+    if arr.ndim == 0:
+        # a single zero or infinite amplitude would mask every pixel: say so now
+        if not (np.isfinite(arr) and arr > 0):
+            raise InputError(
+                f"Normal {key}: got {key}={arr.item()}; expected a finite number > 0 "
+                "(must be non-negative and not NaN; zero or infinite would mask every pixel)"
+            )
+        return arr
     bad = np.isnan(arr) | (arr < 0)
     if not bad.any():
         return arr
-    if arr.ndim == 0:
-        raise ValueError(f"Normal {key} must be non-negative and not NaN, got {key}={arr.item()}")
     first = tuple(int(i) for i in np.argwhere(bad)[0])
-    raise ValueError(
-        f"Normal {key} map has {int(bad.sum())} negative or NaN value(s); "
-        f"first at index {first}: {arr[first]}"
+    raise InputError(
+        f"Normal {key}: the map has {int(bad.sum())} negative or NaN value(s); "
+        f"first at index {first}: {arr[first]}; expected values >= 0 (a zero weight or an "
+        "infinite sigma marks a pixel to ignore)"
     )
 
 
@@ -145,7 +153,7 @@ class Normal(Noise):
         usable = np.isfinite(ivar) & (ivar > 0)
         mask &= usable
         if not mask.any():
-            raise ValueError(
+            raise InputError(
                 "Normal: every pixel is masked (no unmasked pixel with finite, "
                 "positive inverse variance)"
             )
@@ -154,12 +162,12 @@ class Normal(Noise):
     def _mad_inverse_variance(self, data, mask) -> np.ndarray:
         """Estimate a scalar sigma from the MAD of the unmasked pixels."""
         if not mask.any():
-            raise ValueError("Normal: cannot estimate the noise from the MAD: no unmasked pixel")
+            raise InputError("Normal: cannot estimate the noise from the MAD: no unmasked pixel")
         sigma = mad_sigma(np.asarray(data)[mask])
         print("Using MAD for estimating noise level")
         print(f"- noise level: {sigma:.2E}")
         if not sigma > 0:
-            raise ValueError(
+            raise InputError(
                 "Normal: the MAD of the unmasked pixels is zero; give sigma, variance or weight"
             )
         self.noise_level = sigma
@@ -169,8 +177,8 @@ class Normal(Noise):
         """Inverse variance of the user amplitude, checked against ``shape``."""
         amp = self.amplitude
         if amp.ndim == 2 and amp.shape != tuple(shape):
-            raise ValueError(
-                f"Normal {self.key} map has shape {amp.shape} but the image has shape "
+            raise InputError(
+                f"Normal {self.key}: the map has shape {amp.shape} but the image has shape "
                 f"{tuple(shape)}"
             )
         return _inverse_variance(self.family, amp)

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import gammaln
 
+from socca.errors import InputError
 from socca.noise.base import Noise
 
 #: Largest distance to the nearest integer tolerated in a counts image stored
@@ -58,20 +59,20 @@ class Poisson(Noise):
         if exposure is not None:
             mask &= np.asarray(exposure) > 0
         if not mask.any():
-            raise ValueError("Poisson: every pixel is masked (or has zero exposure)")
+            raise InputError("Poisson: every pixel is masked (or has zero exposure)")
         data = np.asarray(img.data, dtype=np.float64)
         counts = np.rint(data)
         used = data[mask]
         negative = used < 0
         if negative.any():
-            raise ValueError(
+            raise InputError(
                 f"Poisson: the data must be photon counts (>= 0), but {int(negative.sum())} "
                 f"unmasked pixels are negative (minimum {used.min():.4g})"
             )
         off = np.abs(used - counts[mask])
         if off.max() > INTEGER_TOL:
             nbad = int((off > INTEGER_TOL).sum())
-            raise ValueError(
+            raise InputError(
                 f"Poisson: the data must be integer photon counts, but {nbad} "
                 f"unmasked pixels are not integers (e.g. {used[off.argmax()]:.6g}); "
                 "a background-subtracted or exposure-corrected image is not Poisson"
@@ -99,7 +100,7 @@ class Poisson(Noise):
 
     def simulate(self, rng) -> np.ndarray:
         """Not defined for counts: always raises ``ValueError``."""
-        raise ValueError(
+        raise InputError(
             "Poisson cannot simulate a pure-noise image: photon counts have no source-free, "
             "zero-mean noise (the empty model predicts zero counts), so getzprior=True is not "
             "supported with Poisson; compare models through their evidences (fit.logz) instead"

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from socca.data.io import read_array
+from socca.errors import InputError
 
 #: The default smoothing kernel: a 5-point stencil (centre 4, neighbours 1,
 #: normalised). Its transform ``(4 + 2 cos a + 2 cos b) / 8`` is non-negative,
@@ -45,19 +46,19 @@ def read_cube(cube, what: str) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[0] < 1 or min(arr.shape[1:]) < 1:
-        raise ValueError(f"{what}: expected an array of shape (nr, ny, nx), got {arr.shape}")
+        raise InputError(f"{what}: expected an array of shape (nr, ny, nx), got {arr.shape}")
     bad = int(np.count_nonzero(~np.isfinite(arr)))
     if bad:
-        raise ValueError(f"{what}: {bad} values are NaN or inf; noise realisations must be finite")
+        raise InputError(f"{what}: {bad} values are NaN or inf; noise realisations must be finite")
     if not np.any(arr != arr.flat[0]):
-        raise ValueError(f"{what}: every value is {arr.flat[0]}; the realisations hold no noise")
+        raise InputError(f"{what}: every value is {arr.flat[0]}; the realisations hold no noise")
     return arr
 
 
 def check_cube_shape(cube: np.ndarray, shape, what: str) -> None:
     """Raise ``ValueError`` unless the realisations have the image ``shape``."""
     if cube.shape[1:] != tuple(shape):
-        raise ValueError(
+        raise InputError(
             f"{what}: realisations have shape {cube.shape[1:]} but the image has shape "
             f"{tuple(shape)}"
         )
@@ -82,17 +83,17 @@ def check_smoothing(smooth, kernel, what: str) -> tuple[int, np.ndarray]:
         ``(smooth, kernel)`` with the kernel normalised to unit sum.
     """
     if isinstance(smooth, bool) or not isinstance(smooth, numbers.Integral) or smooth < 0:
-        raise ValueError(f"{what}: smooth must be an integer >= 0 (passes), got {smooth!r}")
+        raise InputError(f"{what}: smooth must be an integer >= 0 (passes), got {smooth!r}")
     if kernel is None:
         return int(smooth), STENCIL
     kern = np.array(kernel, dtype=np.float64)
     if kern.ndim != 2 or kern.shape[0] % 2 == 0 or kern.shape[1] % 2 == 0:
-        raise ValueError(
+        raise InputError(
             f"{what}: kernel must be a 2-D array with odd sides (centre in the middle), got "
             f"shape {kern.shape}"
         )
     if not np.all(np.isfinite(kern)) or np.any(kern < 0) or kern.sum() <= 0:
-        raise ValueError(
+        raise InputError(
             f"{what}: kernel values must be finite and >= 0 with a positive sum (a power "
             "spectrum smoothed with it must stay >= 0)"
         )
@@ -120,7 +121,7 @@ def smooth_spectrum(power: np.ndarray, kernel: np.ndarray, passes: int) -> np.nd
         return power
     ky, kx = kernel.shape
     if ky > power.shape[0] or kx > power.shape[1]:
-        raise ValueError(
+        raise InputError(
             f"smoothing kernel of shape {kernel.shape} is larger than the spectrum "
             f"{power.shape}"
         )

@@ -156,12 +156,15 @@ def test_beta_model_limit_pixel_by_pixel():
 def test_invalid_slopes():
     img = Image(make_hdu((16, 16)), noise=Normal(sigma=1.0))
     ra, dec = img.grid.ra[8, 8], img.grid.dec[8, 8]
-    for bad, word in ((dict(gamma=1.2), "gamma"), (dict(beta=0.9), "beta")):
-        comp = gNFW(xc=ra, yc=dec, rc=3 * ARCSEC, Ic=1.0, **bad)
+    for bad, word in ((dict(gamma=1.2), "gamma < 1"), (dict(beta=0.9), "beta > 1")):
         with pytest.raises(ValueError, match=word):
-            comp.getmap(img)
-    # a free inner slope outside its range gives a rejected sample, not an error
-    comp = gNFW(xc=ra, yc=dec, rc=3 * ARCSEC, Ic=1.0, gamma=priors.uniform(0.5, 1.5))
+            gNFW(xc=ra, yc=dec, rc=3 * ARCSEC, Ic=1.0, **bad)
+    # so is a prior reaching past the valid range
+    with pytest.raises(ValueError, match=r"gamma: prior Uniform.*reaches 1\.5"):
+        gNFW(xc=ra, yc=dec, rc=3 * ARCSEC, Ic=1.0, gamma=priors.uniform(0.5, 1.5))
+    # a free inner slope drawn outside its range (from the far tail of a normal
+    # prior) gives a rejected sample, not an error
+    comp = gNFW(xc=ra, yc=dec, rc=3 * ARCSEC, Ic=1.0, gamma=priors.normal(0.5, 0.05))
     problem = Problem(Model([comp]), img)
     assert np.isfinite(float(problem.loglike(jnp.asarray([0.8]))))
     assert float(problem.loglike(jnp.asarray([1.2]))) == -np.inf

@@ -39,7 +39,8 @@ compiled function at every call (about 17 000 evaluations of ``rho``).
 Invalid slopes (``gamma >= 1``, ``beta <= 1`` or ``alpha <= 0``) give a
 ``ValueError`` when they are fixed numbers, and NaN surface brightness when
 they are traced: the likelihood turns NaN into ``-inf``, so such samples are
-simply rejected. Priors should keep ``gamma < 1`` and ``beta > 1``.
+simply rejected. The component (:class:`socca.models.gNFW`) refuses priors
+whose support reaches past ``gamma < 1``, ``beta > 1`` or ``alpha > 0``.
 """
 
 from __future__ import annotations
@@ -52,12 +53,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln
 
+from socca.errors import InputError
+
 TABLE_LOG10_MIN = -5.0
 TABLE_LOG10_MAX = 4.0
 TABLE_PER_DEX = 20
 LOS_NODES = 96
 LOS_REACH = 1e4
 STENCIL = 6
+TINY = float(np.finfo(np.float64).tiny)
 
 
 def _los_nodes(x):
@@ -92,7 +96,11 @@ def _projection(nodes, x, alpha, beta, gamma):
         + (gamma - beta) / alpha * zm ** (1.0 - beta - alpha) / (beta + alpha - 1.0)
         - 0.5 * beta * x * x * zm ** (-1.0 - beta) / (beta + 1.0)
     )
-    return jnp.log(body + tail) - gnfw_log_central(alpha, beta, gamma)
+    # far out, steep slopes underflow the integral to zero: floor it at the smallest
+    # normal float so the log table stays finite (an interpolating polynomial
+    # through a -inf node would be NaN everywhere in its interval)
+    total = jnp.maximum(body + tail, TINY)
+    return jnp.log(total) - gnfw_log_central(alpha, beta, gamma)
 
 
 _N_TABLE = int(round((TABLE_LOG10_MAX - TABLE_LOG10_MIN) * TABLE_PER_DEX)) + 1
@@ -170,7 +178,7 @@ def check_slopes(alpha, beta, gamma):
     if gamma >= 1:
         problems.append(f"gamma = {gamma} must be < 1 (the central brightness is infinite)")
     if problems:
-        raise ValueError("gNFW: " + "; ".join(problems))
+        raise InputError("gNFW: " + "; ".join(problems))
 
 
 def gnfw_projected(x, alpha, beta, gamma):

@@ -1,5 +1,6 @@
 """Radial surface-brightness laws ``f(r, ...)``; radii in the units of ``r``."""
 
+import jax
 import jax.numpy as jnp
 
 from socca.models.profiles.geometry import safe_pow
@@ -8,12 +9,22 @@ from socca.models.profiles.sersic_constant import sersic_bn
 # Power laws diverge at r = 0: the radius is floored at this fraction of rc so
 # the central pixel stays finite.
 POWER_RMIN = 1e-8
+# Largest natural log of a profile relative to its amplitude. Laws that can grow
+# (steep power laws, beta < 0, large Sersic indices) saturate at e^300 ~ 2e130:
+# far beyond anything physical, and small enough that images, their squares in
+# the likelihood and their FFTs stay finite instead of overflowing to inf/NaN.
+LOG_CEILING = 300.0
+
+
+def _capped_exp(log_value):
+    """``exp(log_value)``, saturated at ``exp(LOG_CEILING)``."""
+    return jnp.exp(jnp.minimum(log_value, LOG_CEILING))
 
 
 def sersic(r, re, Ie, ns):
     """Sérsic law ``Ie exp(-b_n ((r/re)^(1/n) - 1))``."""
     bn = sersic_bn(ns)
-    return Ie * jnp.exp(-bn * (safe_pow(r / re, 1.0 / ns) - 1.0))
+    return Ie * _capped_exp(-bn * (safe_pow(r / re, 1.0 / ns) - 1.0))
 
 
 def exponential(r, rs, Is):
@@ -28,14 +39,22 @@ def gaussian(r, rs, Is):
 
 
 def beta(r, rc, Ic, alpha, beta):
-    """Generalised β-model ``Ic (1 + (r/rc)^alpha)^(-beta)``."""
-    return Ic * (1.0 + safe_pow(r / rc, alpha)) ** (-beta)
+    """Generalised β-model ``Ic (1 + (r/rc)^alpha)^(-beta)``.
+
+    Computed as ``exp(-beta softplus(alpha ln x))``: ``(r/rc)^alpha`` alone
+    overflows for steep slopes far out, and ``inf^0`` would be NaN.
+    """
+    x = r / rc
+    positive = x > 0
+    log_x = jnp.log(jnp.where(positive, x, 1.0))
+    log_base = jnp.where(positive, jax.nn.softplus(alpha * log_x), 0.0)  # ln(1 + x^alpha)
+    return Ic * _capped_exp(-beta * log_base)
 
 
 def power(r, rc, Ic, alpha):
     """Power law ``Ic (r/rc)^(-alpha)``, floored at ``r = POWER_RMIN rc``."""
     x = jnp.maximum(r / rc, POWER_RMIN)
-    return Ic * x ** (-alpha)
+    return Ic * _capped_exp(-alpha * jnp.log(x))
 
 
 def tophat(r, rc):
@@ -58,5 +77,5 @@ def polyexporefact(r, rs, Is, I1, I2, I3, I4):
 
 
 def modexponential(r, rs, Is, rm, alpha):
-    """Modified exponential ``Is exp(-r/rs) (1 + r/rm)^alpha``."""
-    return Is * jnp.exp(-r / rs) * (1.0 + r / rm) ** alpha
+    """Modified exponential ``Is exp(-r/rs) (1 + r/rm)^alpha``, as one capped exponential."""
+    return Is * _capped_exp(alpha * jnp.log1p(r / rm) - r / rs)
