@@ -10,6 +10,7 @@ import dill
 import numpy as np
 
 from socca import parallel
+from socca.atomic import write_atomically
 from socca.inference import Problem
 from socca.inference.backends import get_backend
 from socca.inference.modelmaps import (
@@ -115,6 +116,22 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
             open across runs) or any pool with a ``map`` method is used as is.
         **options
             Forwarded to the sampler library (e.g. ``nlive``, ``nwalkers``).
+
+        Raises
+        ------
+        TypeError
+            For an option the method does not take (before anything runs).
+        ValueError
+            For a checkpoint written for another problem: other parameters,
+            another image (data, mask, PSF, noise) or another model (priors,
+            fixed values); use another checkpoint name or ``resume=False``.
+
+        Warns
+        -----
+        socca.inference.accounting.NumericalWarning
+            When likelihood evaluations were NaN or infinite: they are given
+            ``-inf`` (never passed to the sampler), counted in
+            ``fit.nonfinite`` and located in parameter space by the warning.
 
         Notes
         -----
@@ -348,22 +365,28 @@ class fitter:  # noqa: N801  (the public name used throughout the user guide)
 
     # -- persistence ----------------------------------------------------------------
     def dump(self, path, overwrite=False):
-        """Save the whole fit (model, image, results) with dill, atomically (MPI: rank 0 only)."""
+        """Save the whole fit (model, image, results) with dill, atomically (MPI: rank 0 only).
+
+        The fit is written to ``path + '.tmp'``, flushed to disk and renamed
+        onto ``path``, so an interrupted dump leaves any previous file intact.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write; read it back with :func:`socca.load`.
+        overwrite : bool
+            Replace an existing file.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False.
+        """
         if not parallel.is_root():
             return
         if os.path.exists(path) and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        tmp = f"{path}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                dill.dump(self, fh, recurse=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
-        os.replace(tmp, path)
+        write_atomically(path, lambda fh: dill.dump(self, fh, recurse=True))
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -185,6 +185,41 @@ def test_dump_and_load_in_a_fresh_process(optimized, tmp_path):
     assert total == pytest.approx(float(fit.getmodel(what="smoothed").sum()), rel=1e-10)
 
 
+def test_interrupted_dump_and_savemodel_keep_the_previous_file(optimized, tmp_path, monkeypatch):
+    """Both write a temporary file and rename it: a failure mid-write changes nothing."""
+    import socca.fitting
+    import socca.inference.modelmaps
+
+    fit = optimized
+    fit.run(method="optimizer")
+    pickle, image = tmp_path / "fit.pickle", tmp_path / "model.fits"
+    fit.dump(pickle)
+    fit.savemodel(str(image), what="raw")
+    saved = {p: p.read_bytes() for p in (pickle, image)}
+
+    def dies_mid_write(obj, fh, **kwargs):
+        fh.write(b"half of it")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(socca.fitting.dill, "dump", dies_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        fit.dump(pickle, overwrite=True)
+    monkeypatch.setattr(socca.inference.modelmaps.fits.PrimaryHDU, "writeto", dies_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        fit.savemodel(str(image), what="smoothed", overwrite=True)
+    monkeypatch.undo()
+    assert {p: p.read_bytes() for p in saved} == saved
+    assert sorted(tmp_path.iterdir()) == sorted(saved)  # no temporary file left
+    # without overwrite=True nothing is written at all
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        fit.dump(pickle)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        fit.savemodel(str(image))
+    assert {p: p.read_bytes() for p in saved} == saved
+    fit.dump(pickle, overwrite=True)
+    assert isinstance(socca.load(pickle), socca.fitter)
+
+
 def test_bmc_needs_evidence_and_prior_run(optimized):
     fit = optimized
     fit.run(method="optimizer")
@@ -217,8 +252,9 @@ def test_conflicting_parallel_options_are_refused(optimized):
 
 
 def test_bmc_against_the_null_model(capsys, tmp_path):
-    img, _ = simulate.mock_observation(simulate.quickstart_truth(), shape=(32, 32),
-                                       sigma=0.05, seed=4)
+    img, _ = simulate.mock_observation(
+        simulate.quickstart_truth(), shape=(32, 32), sigma=0.05, seed=4
+    )
     fit = socca.fitter(mod=quickstart_fit_model(), img=img)
     fit.run(method="nautilus", nlive=100, getzprior=True, seed=3, progress=False)
     capsys.readouterr()

@@ -8,6 +8,7 @@ import jax
 import numpy as np
 from astropy.io import fits
 
+from socca.atomic import write_atomically
 from socca.models.render import build_render
 
 WHAT_ALIASES = {
@@ -67,7 +68,12 @@ def median_of_realisations(
 
 
 def write_fits(name, images, names, img, overwrite=False):
-    """Write model image(s) with the image's WCS; one slice per product."""
+    """Write model image(s) with the image's WCS; one slice per product.
+
+    Refuses to replace an existing ``name`` unless ``overwrite``; the file is
+    written to ``name + '.tmp'``, flushed to disk and renamed onto ``name``
+    (atomic), so an interrupted write leaves the previous file intact.
+    """
     header = img.wcs.to_header()
     if len(images) == 1:
         data = images[0]
@@ -79,6 +85,4 @@ def write_fits(name, images, names, img, overwrite=False):
             header[f"SLICE{i}"] = (n, f"model product in slice {i}")
     if os.path.exists(name) and not overwrite:
         raise FileExistsError(f"{name} exists; pass overwrite=True to replace it")
-    tmp = f"{name}.tmp"
-    fits.PrimaryHDU(data=data, header=header).writeto(tmp, overwrite=True)
-    os.replace(tmp, name)
+    write_atomically(name, fits.PrimaryHDU(data=data, header=header).writeto)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from socca.inference.accounting import flagged_functions
 from socca.parallel.batching import Bucketed, split
 
 # (variable holding the number of processes, launcher) in order of preference
@@ -214,7 +215,7 @@ class Driver:
         self.comm = comm
         self.size = comm.Get_size()
         self.rank = comm.Get_rank()
-        self.local = Bucketed(problem.loglike_batch)
+        self.local = Bucketed(flagged_functions(problem)[1])
 
     def evaluate(self, thetas):
         """Log-likelihoods of the rows of ``thetas``, split among all ranks."""
@@ -252,7 +253,7 @@ def serve(comm, problem):
         What rank 0 passed to :meth:`Driver.finish`.
     """
     rank = comm.Get_rank()
-    evaluate = Bucketed(problem.loglike_batch)
+    evaluate = Bucketed(flagged_functions(problem)[1])
     while True:
         kind, payload = comm.scatter(None, root=0)
         if kind == STOP:

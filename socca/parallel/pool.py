@@ -32,6 +32,7 @@ import os
 import dill
 import numpy as np
 
+from socca.inference.accounting import flagged_functions
 from socca.parallel.batching import Bucketed, split
 
 # XLA flags giving a CPU worker a single compute thread
@@ -102,7 +103,8 @@ def _install(recipe):
         return
     while len(_PROBLEMS) >= KEEP:
         _PROBLEMS.pop(next(iter(_PROBLEMS)))
-    _PROBLEMS[recipe.key] = Bucketed(problem.loglike_batch)
+    # the flagged likelihood: NaN marks numerical faults, counted by the driver
+    _PROBLEMS[recipe.key] = Bucketed(flagged_functions(problem)[1])
     _BUILDS.append(recipe.key)
 
 

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from socca.inference.accounting import flagged_functions
 from socca.parallel import mpi
 from socca.parallel.batching import Bucketed
 from socca.parallel.pool import ForeignPool, Pool, Recipe, check_count, cpu_count
@@ -54,7 +55,8 @@ class Distributed:
         The local problem.
     evaluate : callable
         ``(n, ndim) numpy -> (n,) numpy``, splitting the batch among the workers
-        (which pad their shares to few shapes: backends need not pad).
+        (which pad their shares to few shapes: backends need not pad) and
+        answering flagged log-likelihoods (NaN for numerical faults).
     nworkers : int
         Processes sharing each batch.
 
@@ -71,9 +73,19 @@ class Distributed:
         self.nworkers = int(nworkers)
         self._evaluate = evaluate
 
+    def loglike_batch_flagged(self, thetas):
+        """Log-likelihoods of the rows of ``thetas``, computed by the workers.
+
+        NaN marks a numerical fault (see :mod:`socca.inference.accounting`):
+        the workers evaluate the flagged likelihood, so that the driving
+        process counts the faults of every share.
+        """
+        return np.asarray(self._evaluate(np.asarray(thetas, dtype=float)), dtype=float)
+
     def loglike_batch(self, thetas):
-        """Log-likelihoods of the rows of ``thetas``, computed by the workers."""
-        return self._evaluate(np.asarray(thetas, dtype=float))
+        """:meth:`loglike_batch_flagged` with faults as -inf, like ``Problem.loglike_batch``."""
+        values = self.loglike_batch_flagged(thetas)
+        return np.where(np.isnan(values), -np.inf, values)
 
     def __getattr__(self, name):
         if name == "problem":  # not yet set (unpickling)
@@ -231,7 +243,7 @@ class Session:
             self.pool.bind(Recipe(build))
             evaluate, size = self.pool.evaluate, self.pool.size
             if self._owned:  # this process takes a share too
-                local = Bucketed(problem.loglike_batch)
+                local = Bucketed(flagged_functions(problem)[1])
                 evaluate, size = functools.partial(evaluate, local=local), size + 1
             distributed = Distributed(problem, evaluate, size)
             return backend.run(distributed, **kwargs, **self.options)

@@ -178,7 +178,7 @@ def test_checkpoint_refuses_another_problem(problem, tmp_path):
     name = str(tmp_path / "fit")
     backend.run(problem, seed=5, nsteps=20, checkpoint=name, **QUIET)
     other = GaussianProblem(mean=(0.0, 1.0), sigma=(1.0, 1.0))
-    with pytest.raises(ValueError, match="made for parameters"):
+    with pytest.raises(ValueError, match="another problem: parameters"):
         backend.run(other, nsteps=40, checkpoint=name, **QUIET)
     with pytest.raises(ValueError, match="32 walkers"):
         backend.run(problem, nwalkers=40, nsteps=40, checkpoint=name, **QUIET)

@@ -17,6 +17,7 @@ import pocomc
 import pytest
 
 from socca.inference.backends import pocomc as backend
+from socca.inference.results import Result
 from tests.inference.analytic import GaussianProblem
 
 FAST = {"progress": False, "flow": "maf3"}
@@ -90,17 +91,21 @@ def test_prior_adapter():
 def test_options_reach_pocomc(monkeypatch):
     calls = []
     monkeypatch.setattr(backend._Sampler, "run", lambda self, **kw: calls.append(kw))
-    monkeypatch.setattr(backend, "_result", lambda sampler, state: sampler)
+
+    def bare(sampler, state):
+        return Result(np.zeros((1, 3)), np.ones(1), sampler=sampler)
+
+    monkeypatch.setattr(backend, "_result", bare)
     gauss = GaussianProblem()
-    sampler = backend.run(gauss, seed=1, nlive=300, n_total=1000, n_steps=4, **FAST)
+    sampler = backend.run(gauss, seed=1, nlive=300, n_total=1000, n_steps=4, **FAST).sampler
     assert (sampler.n_effective, sampler.n_active, sampler.n_steps) == (300, 150, 4)
     assert sampler.vectorize and sampler.random_state == 1
     assert calls[-1] == {"progress": False, "resume_state_path": None, "n_total": 1000}
-    sampler = backend.run(gauss, nlive=300, n_active=100, **FAST)
+    sampler = backend.run(gauss, nlive=300, n_active=100, **FAST).sampler
     assert (sampler.n_effective, sampler.n_active) == (300, 100)
-    sampler = backend.run(gauss, n_effective=1000, **FAST)
+    sampler = backend.run(gauss, n_effective=1000, **FAST).sampler
     assert (sampler.n_effective, sampler.n_active) == (1000, 500)
-    sampler = backend.run(gauss, **FAST)
+    sampler = backend.run(gauss, **FAST).sampler
     assert (sampler.n_effective, sampler.n_active) == (512, 256)
     with pytest.raises(TypeError, match="not both"):
         backend.run(gauss, nlive=300, n_effective=300, **FAST)
@@ -158,7 +163,7 @@ def test_checkpoint_refuses_another_problem(tmp_path):
     folder = tmp_path / "fit_pocomc_dump"
     folder.mkdir()
     (folder / "socca.json").write_text(json.dumps({"labels": ["a", "b"], "ndim": 2}))
-    with pytest.raises(ValueError, match="made for parameters"):
+    with pytest.raises(ValueError, match="another problem: parameters"):
         backend.run(GaussianProblem(), checkpoint=name, **FAST)
     (folder / "socca.json").unlink()
     (folder / "pmc_3.state").write_bytes(b"")

@@ -1,13 +1,21 @@
-"""Helpers shared by the nested-sampling backends: options and HDF5 checkpoints."""
+"""Helpers shared by the sampler backends: options, checkpoint files and their identity."""
 
 from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from socca.errors import CheckpointWarning
+from socca.inference.fingerprint import describe
+
+ATTR_PREFIX = "socca_"  # HDF5 attributes of the problem's identity: socca_ndim, socca_labels, ...
+FINGERPRINT = ("data", "model")
+HOW = "use another checkpoint name to keep it, or resume=False to start afresh (which deletes it)"
 
 
 def resolve_aliases(options, aliases):
@@ -94,9 +102,78 @@ def publish(tmp, path):
         os.close(directory)
 
 
+def identity(problem):
+    """What a checkpoint records about its problem: ``ndim``, ``labels``, fingerprint.
+
+    The fingerprint digests (``data`` and ``model``, see
+    :mod:`socca.inference.fingerprint`) are left out for problems without one.
+    """
+    ident = {"ndim": int(problem.ndim), "labels": [str(x) for x in problem.labels]}
+    prints = getattr(problem, "fingerprint", None)
+    if prints:
+        ident.update({k: str(prints[k]) for k in FINGERPRINT})
+    return ident
+
+
+def check_identity(path, saved, problem):
+    """Raise ValueError unless ``saved`` (a checkpoint's identity) is ``problem``'s.
+
+    Parameters
+    ----------
+    path : path-like
+        The checkpoint, for the messages.
+    saved : dict
+        ``ndim``, ``labels`` and, when written by a fingerprinting socca,
+        ``data`` and ``model`` digests.
+    problem : socca.inference.Problem
+        The problem about to resume.
+
+    Raises
+    ------
+    ValueError
+        When the parameters or the fingerprint differ.
+
+    Warns
+    -----
+    CheckpointWarning
+        When the checkpoint has no fingerprint (written before socca recorded
+        one) while the problem has: it is resumed, since the labels agree, but
+        cannot be checked against the image and model.
+    """
+    current = identity(problem)
+    labels = [str(x) for x in np.atleast_1d(saved.get("labels", []))]
+    if int(saved.get("ndim", -1)) != current["ndim"] or labels != current["labels"]:
+        raise ValueError(
+            f"checkpoint {path} belongs to another problem: parameters {tuple(labels)}, "
+            f"not {tuple(current['labels'])}; {HOW}"
+        )
+    if "data" not in current:
+        return
+    if not all(k in saved for k in FINGERPRINT):
+        warnings.warn(
+            f"checkpoint {path} records no fingerprint of its image and model (it was "
+            "written by an older socca): resuming it because its parameters match, but "
+            f"it cannot be checked against this image and model; if they changed, {HOW}",
+            CheckpointWarning,
+            stacklevel=4,
+        )
+        return
+    differs = describe({k: str(saved[k]) for k in FINGERPRINT}, current)
+    if differs:
+        raise ValueError(
+            f"checkpoint {path} belongs to another problem: same parameters, but {differs} "
+            f"differ from this fit's; {HOW}"
+        )
+
+
 def problem_attrs(problem):
     """The HDF5 attributes a checkpoint records about its problem."""
-    return {"socca_ndim": int(problem.ndim), "socca_labels": [str(x) for x in problem.labels]}
+    return {f"{ATTR_PREFIX}{k}": v for k, v in identity(problem).items()}
+
+
+def saved_attrs(attrs):
+    """The identity stored by :func:`problem_attrs` in HDF5 ``attrs``."""
+    return {k[len(ATTR_PREFIX) :]: attrs[k] for k in attrs if k.startswith(ATTR_PREFIX)}
 
 
 def prepare_checkpoint(path, problem, resume, dataset=None, kind="socca"):
@@ -112,21 +189,16 @@ def check_checkpoint(path, problem, dataset=None, kind="socca"):
     """Raise ValueError unless the checkpoint at ``path`` was written for ``problem``.
 
     ``dataset``, if given, must exist in the file (the backend's saved state);
-    ``kind`` names the checkpoint type in the message.
+    ``kind`` names the checkpoint type in the message. See :func:`check_identity`.
     """
     try:
         with h5py.File(path, "r") as f:
-            attrs = {k: f.attrs[k] for k in ("socca_ndim", "socca_labels") if k in f.attrs}
+            saved = saved_attrs(f.attrs)
             has_state = dataset is None or dataset in f
     except OSError as err:
         raise ValueError(
             f"cannot read checkpoint {path} ({err}); pass resume=False to start afresh"
         ) from err
-    if len(attrs) < 2 or not has_state:
+    if not {"ndim", "labels"} <= set(saved) or not has_state:
         raise ValueError(f"{path} is not a {kind} checkpoint; pass resume=False to overwrite it")
-    labels = tuple(str(x) for x in np.atleast_1d(attrs["socca_labels"]))
-    if int(attrs["socca_ndim"]) != problem.ndim or labels != tuple(problem.labels):
-        raise ValueError(
-            f"checkpoint {path} belongs to another problem: parameters {labels}, "
-            f"not {tuple(problem.labels)}; use another checkpoint name or resume=False"
-        )
+    check_identity(path, saved, problem)

@@ -52,10 +52,15 @@ Checkpoints
     flushed with ``fsync`` and renamed over ``name.hdf5`` with
     :func:`os.replace`, so a kill never leaves a partial checkpoint; a run
     interrupted and resumed gives the samples of an uninterrupted one. The
-    file records the problem's ``ndim`` and ``labels`` and is refused
-    (``ValueError``) by a problem with other ones. On resume the sampler comes
-    from the file: constructor options are ignored, ``run_nested`` options
-    apply.
+    file records the problem's ``ndim``, ``labels`` and fingerprint (see
+    :mod:`socca.inference.fingerprint`) and is refused (``ValueError``) by a
+    problem with other ones. On resume the sampler comes from the file:
+    constructor options are ignored, ``run_nested`` options apply.
+
+Numerical faults
+    NaN or infinite log-likelihoods are counted and replaced by -inf before
+    dynesty sees them (:mod:`socca.inference.accounting`); their number is
+    ``extras['nonfinite']``, and a :class:`NumericalWarning` reports them.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ import dynesty
 import h5py
 import numpy as np
 
+from socca.inference.accounting import Faults, flagged_functions
 from socca.inference.backends._common import (
     checkpoint_path,
     prepare_checkpoint,
@@ -159,7 +165,7 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
         _run_nested(sampler, writer, resumed, progress, run_kw)
     result = _result(sampler, batch)
     result.extras["resumed"] = resumed
-    return result
+    return batch.faults.report(result, "dynesty")
 
 
 def _split_options(options):
@@ -281,6 +287,8 @@ class BatchMap:
     ----------
     evaluate : Batched
         The padded batch likelihood, with its call counters.
+    faults : socca.inference.accounting.Faults
+        Counts the numerical faults among the log-likelihoods (made -inf).
     nmap : int
         Number of ``map`` calls.
     """
@@ -288,7 +296,9 @@ class BatchMap:
     def __init__(self, problem, size, pad=True):
         self.problem = problem
         self.size = int(size)
-        self.evaluate = Batched(problem.loglike_batch, pad=pad)
+        self.faults = Faults(problem.labels)
+        self._single, batch = flagged_functions(problem)
+        self.evaluate = Batched(batch, pad=pad, faults=self.faults)
         self.nmap = 0
         self._wave = _Wave(0)
 
@@ -310,7 +320,7 @@ class BatchMap:
         wave, slot = self._wave, getattr(_local, "slot", None)
         theta = np.asarray(theta, dtype=float)
         if slot is None or getattr(_local, "wave", None) is not wave:
-            return float(self.problem.loglike(theta))
+            return self.faults.screen_one(theta, self._single(theta))
         self._yield(wave, slot, theta)
         wave.wait_turn(slot)
         return wave.results.pop(slot)
@@ -440,7 +450,9 @@ class Batched:
 
     Batches are padded (repeating the last row) to the largest size seen so
     far or a power of two below it, so that JAX compiles few shapes (unless
-    ``pad`` is False).
+    ``pad`` is False). With ``faults`` (a
+    :class:`socca.inference.accounting.Faults`), the answers are screened:
+    numerical faults become -inf and are counted.
 
     Attributes
     ----------
@@ -448,9 +460,10 @@ class Batched:
         Points evaluated (padding excluded), calls made, largest batch seen.
     """
 
-    def __init__(self, batch_fn, pad=True):
+    def __init__(self, batch_fn, pad=True, faults=None):
         self.batch_fn = batch_fn
         self.pad = pad
+        self.faults = faults
         self.ncall = self.nbatch = self.largest = 0
 
     def __call__(self, x):
@@ -463,7 +476,8 @@ class Batched:
         self.nbatch += 1
         if size > n:
             x = np.concatenate([x, np.repeat(x[-1:], size - n, axis=0)])
-        return np.asarray(self.batch_fn(x))[:n]
+        values = np.asarray(self.batch_fn(x))[:n]
+        return values if self.faults is None else self.faults.screen(x[:n], values)
 
 
 class Checkpointer:

@@ -52,9 +52,16 @@ checkpoints matter, that is every step; with a fast one a kill costs at most
 ``checkpoint_every`` seconds, and rewriting the whole chain stays cheap. The
 file keeps emcee's layout (group ``mcmc``, readable with
 ``emcee.backends.HDFBackend(path, read_only=True)``); a group ``socca``
-records the parameter labels, the number of likelihood calls and the
-autocorrelation history. Resuming a checkpoint made for other parameters
-raises :class:`ValueError`.
+records the parameter labels, the problem's fingerprint (see
+:mod:`socca.inference.fingerprint`), the number of likelihood calls and the
+autocorrelation history. Resuming a checkpoint made for other parameters,
+another image or another model raises :class:`ValueError`.
+
+Numerical faults
+----------------
+NaN or infinite log-likelihoods are counted and replaced by -inf before emcee
+sees them (:mod:`socca.inference.accounting`); their number is
+``extras['nonfinite']``, and a :class:`NumericalWarning` reports them.
 """
 
 from __future__ import annotations
@@ -71,6 +78,8 @@ import emcee
 import h5py
 import numpy as np
 
+from socca.inference.accounting import Faults, flagged_functions
+from socca.inference.backends._common import FINGERPRINT, check_identity, identity
 from socca.inference.results import Result
 
 EVIDENCE = False
@@ -167,7 +176,8 @@ def run(
         state = _initial_state(problem, logpost, nwalkers, rng)
     loop = _Loop(nsteps, converge, store, progress, sample_opts)
     loop.advance(sampler, state, history, logpost)
-    return _result(sampler, history, discard, thin, converge, logpost.ncall)
+    result = _result(sampler, history, discard, thin, converge, logpost.ncall)
+    return logpost.faults.report(result, "emcee")
 
 
 # --------------------------------------------------------------------------- options
@@ -212,12 +222,15 @@ class _LogPosterior:
 
     The likelihood is evaluated only where the prior is finite; those rows
     are replaced by an inside one before the batch call, so that the
-    compiled batch likelihood always sees the same shape.
+    compiled batch likelihood always sees the same shape. Numerical faults
+    of the likelihood are counted by ``faults`` and become -inf.
     """
 
     def __init__(self, problem, ncall=0):
         self.problem = problem
         self.ncall = int(ncall)
+        self.faults = Faults(problem.labels)
+        _, self._batch = flagged_functions(problem)
 
     def __call__(self, thetas):
         thetas = np.asarray(thetas, dtype=float)
@@ -226,8 +239,8 @@ class _LogPosterior:
         out = np.full(len(thetas), -np.inf)
         if inside.any():
             filled = np.where(inside[:, None], thetas, thetas[np.argmax(inside)])
-            logl = np.asarray(self.problem.loglike_batch(filled), dtype=float)
-            out[inside] = logp[inside] + logl[inside]
+            logl = np.asarray(self._batch(filled), dtype=float)
+            out[inside] = logp[inside] + self.faults.screen(thetas[inside], logl[inside])
             self.ncall += int(inside.sum())
         return np.where(np.isnan(out), -np.inf, out)
 
@@ -359,6 +372,7 @@ class _Saved:
 def _restore(store, resume):
     if store is None:
         return None
+    store.tmp.unlink(missing_ok=True)  # a snapshot half-written by a killed run
     if not resume:
         store.clear()
         return None
@@ -371,8 +385,8 @@ class _Snapshots:
     def __init__(self, path, problem, every):
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".tmp")
-        self.labels = [str(label) for label in problem.labels]
-        self.ndim = int(problem.ndim)
+        self.problem = problem
+        self.identity = identity(problem)
         self.every = float(every)
         self.last = time.monotonic()
 
@@ -388,10 +402,12 @@ class _Snapshots:
         with h5py.File(self.tmp, "w") as f:
             _write_chain(f.create_group(GROUP), sampler.backend)
             meta = f.create_group(META)
-            meta.attrs["labels"] = json.dumps(self.labels)
-            meta.attrs["ndim"] = self.ndim
+            meta.attrs["labels"] = json.dumps(self.identity["labels"])
+            for key in ("ndim", *FINGERPRINT):
+                if key in self.identity:
+                    meta.attrs[key] = self.identity[key]
             meta.attrs["ncall"] = int(ncall)
-            meta["tau_steps"], meta["tau_history"] = _history_arrays(history, self.ndim)
+            meta["tau_steps"], meta["tau_history"] = _history_arrays(history, sampler.ndim)
         _fsync(self.tmp)
         os.replace(self.tmp, self.path)
         _fsync(self.path.resolve().parent)
@@ -420,12 +436,10 @@ class _Snapshots:
                 f"{self.path} is not a socca emcee checkpoint; "
                 "choose another checkpoint name or pass resume=False to overwrite it"
             )
-        labels = json.loads(f[META].attrs["labels"])
-        if labels != self.labels or int(f[META].attrs["ndim"]) != self.ndim:
-            raise ValueError(
-                f"the checkpoint {self.path} was made for parameters {labels}, "
-                f"not {self.labels}; pass resume=False to overwrite it"
-            )
+        attrs = f[META].attrs
+        saved = {k: attrs[k] for k in ("ndim", *FINGERPRINT) if k in attrs}
+        saved["labels"] = json.loads(attrs["labels"])
+        check_identity(self.path, saved, self.problem)
 
 
 def _write_chain(g, backend):

@@ -5,7 +5,12 @@ from its prior (``problem.priors``); the log-likelihood enters as a
 ``numpyro.factor``. NUTS samples in an unconstrained space, mapping each prior's
 support there by numpyro's bijections, and needs the gradient of the
 log-likelihood, which JAX provides. Points where the log-likelihood is ``-inf``
-(a positivity constraint, say) end their trajectory as divergences.
+(a positivity constraint, say, or a NaN or infinite value, which the problem's
+public ``loglike`` turns into ``-inf``) end their trajectory as divergences.
+Such numerical faults are not counted one by one here, unlike in the other
+backends (:mod:`socca.inference.accounting`): the likelihood runs inside
+numpyro's compiled trajectories, where counting would cost a host call per
+step; ``extras['divergences']`` includes them.
 
 This backend is experimental: it gives no evidence, NUTS may struggle with the
 strongly curved or multimodal posteriors of image fits, and its defaults are

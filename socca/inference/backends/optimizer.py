@@ -57,7 +57,10 @@ The result holds the optimum as its single sample. ``extras['results']``
 (also ``Result.sampler``) is scipy's :class:`~scipy.optimize.OptimizeResult`
 with ``x`` the optimal *parameters*, ``u`` their unit-cube position, ``fun``
 minus the log-likelihood there and ``jac`` its gradient with respect to ``u``;
-``extras['ncall']`` counts log-likelihood evaluations.
+``extras['ncall']`` counts log-likelihood evaluations and
+``extras['nonfinite']`` those that failed numerically (NaN or infinite, see
+:mod:`socca.inference.accounting`; they get the penalty and are reported by a
+:class:`NumericalWarning`).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import minimize
 
+from socca.inference.accounting import Faults, flagged_functions
 from socca.inference.results import Result
 
 EVIDENCE = False
@@ -130,12 +134,13 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
     starts = [_initial_point(problem, options.get("pinits", "median"), rng)]
     starts += [_random_point(problem.ndim, rng) for _ in range(nrestarts)]
     forwarded = {k: options[k] for k in FORWARDED if k in options}
+    faults = Faults(problem.labels)
     runs = []
     for u0 in starts:  # a plain loop keeps the warning's stack level fixed
-        runs.append(_optimize(problem, u0, rng, forwarded))
+        runs.append(_optimize(problem, u0, rng, forwarded, faults))
     best, _ = min(runs, key=lambda r: r[0].fun)
     best.nrestarts = nrestarts
-    return _result(problem, best, ncall=sum(n for _, n in runs))
+    return faults.report(_result(problem, best, ncall=sum(n for _, n in runs)), "optimizer")
 
 
 def _check_options(options):
@@ -226,7 +231,7 @@ def _support(prior):
     return f" [{float(low):.6g}, {float(high):.6g}]"
 
 
-def _valid_start(problem, u0, rng):
+def _valid_start(problem, u0, rng, faults):
     """``u0``, or the best of random points if the log-likelihood is not finite there.
 
     Returns
@@ -239,13 +244,14 @@ def _valid_start(problem, u0, rng):
         Log-likelihood evaluations spent.
     """
     # The objective (compiled anyway) with an infinite penalty flags invalid points.
-    value = -float(_objective(problem.loglike, problem.prior_transform, u0, np.inf)[0])
+    value = -float(_scipy_objective(problem, np.inf, faults)(u0)[0])
     if np.isfinite(value):
         return u0, value, 1
+    _, batch = flagged_functions(problem)
     for k in range(1, START_ROUNDS + 1):
         cand = rng.uniform(UNIT_EPS, 1.0 - UNIT_EPS, (START_BATCH, problem.ndim))
-        values = np.asarray(problem.loglike_batch(problem.prior_transform(cand)))
-        values = np.where(np.isfinite(values), values, -np.inf)
+        thetas = np.asarray(problem.prior_transform(cand))
+        values = faults.screen(thetas, np.asarray(batch(thetas)))
         best = int(np.argmax(values))
         if np.isfinite(values[best]):
             warnings.warn(
@@ -272,31 +278,42 @@ def _describe(problem, u):
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _objective(loglike, prior_transform, u, penalty):
-    """``[f, df/du]`` of ``f(u) = -loglike(prior_transform(u))``, made finite.
+    """``[f, df/du..., fault]`` of ``f(u) = -loglike(prior_transform(u))``, made finite.
 
-    Compiled once per problem (the functions are static arguments); the
-    penalty is traced, so changing it does not recompile.
+    ``loglike`` is the flagged log-likelihood (NaN for a numerical fault);
+    ``fault`` is 1 where it failed (NaN or ``+inf``), else 0, so that faults
+    are counted without another transfer. Compiled once per problem (the
+    functions are static arguments); the penalty is traced, so changing it
+    does not recompile.
     """
     value, grad = jax.value_and_grad(lambda x: -loglike(prior_transform(x)))(u)
+    fault = jnp.isnan(value) | (value == -jnp.inf)
     valid = jnp.isfinite(value)
     value = jnp.where(valid, value, penalty)
     grad = jnp.where(valid & jnp.isfinite(grad), grad, 0.0)
-    return jnp.concatenate([value[None], grad])
+    return jnp.concatenate([value[None], grad, fault[None].astype(value.dtype)])
 
 
-def _scipy_objective(problem, penalty):
-    """``u -> (f, grad)`` in float64 numpy, one compiled call per evaluation."""
-    loglike, transform = problem.loglike, problem.prior_transform
+def _scipy_objective(problem, penalty, faults):
+    """``u -> (f, grad)`` in float64 numpy, one compiled call per evaluation.
+
+    Numerical faults are counted by ``faults`` (the penalty stands in for them).
+    """
+    (loglike, _), transform = flagged_functions(problem), problem.prior_transform
     penalty = float(penalty)
 
     def fun(u):
         out = np.asarray(_objective(loglike, transform, u, penalty))
-        return out[0], out[1:]
+        if out[-1]:
+            faults.screen_one(np.asarray(transform(u), dtype=float), np.nan)
+        else:
+            faults.ncall += 1
+        return out[0], out[1:-1]
 
     return fun
 
 
-def _optimize(problem, u0, rng, forwarded):
+def _optimize(problem, u0, rng, forwarded, faults):
     """L-BFGS-B from ``u0``, retried from nudged points after line-search failures.
 
     The line search fails where the gradient does not describe the function
@@ -311,8 +328,8 @@ def _optimize(problem, u0, rng, forwarded):
     ncall : int
         Log-likelihood evaluations of all runs.
     """
-    u0, value, ncall = _valid_start(problem, u0, rng)
-    fun = _scipy_objective(problem, -value + PENALTY_SCALE * max(abs(value), 1.0))
+    u0, value, ncall = _valid_start(problem, u0, rng, faults)
+    fun = _scipy_objective(problem, -value + PENALTY_SCALE * max(abs(value), 1.0), faults)
     res = _lbfgsb(fun, u0, forwarded)
     ncall += res.nfev
     for _ in range(RETRIES):

@@ -44,8 +44,10 @@ Checkpoints
 -----------
 States are written to the folder ``<name>_pocomc_dump`` every ``save_every``
 iterations and at the end (``pmc_<t>.state``, ``pmc_final.state``), next to
-``socca.json``, which records the parameter labels: resuming a folder made
-for other parameters raises :class:`ValueError`. Each state is written to a
+``socca.json``, which records the parameter labels and the problem's
+fingerprint (see :mod:`socca.inference.fingerprint`): resuming a folder made
+for other parameters, another image or another model raises
+:class:`ValueError`. Each state is written to a
 temporary file, flushed with ``fsync`` and renamed onto its name, so a kill
 never leaves a partial state under a state name; on resume the newest state
 that loads is used, and older ones are the fallback (states from pocomc's
@@ -54,6 +56,12 @@ and NumPy's and PyTorch's random states, but not the prior and likelihood
 (which hold the compiled model and the data): those are re-attached on
 resume, so a resumed run continues exactly as the uninterrupted one would.
 A resumed run keeps the sampler settings saved in the state.
+
+Numerical faults
+----------------
+NaN or infinite log-likelihoods are counted and replaced by -inf before
+pocomc sees them (:mod:`socca.inference.accounting`); their number is
+``extras['nonfinite']``, and a :class:`NumericalWarning` reports them.
 """
 
 from __future__ import annotations
@@ -71,6 +79,8 @@ import numpy as np
 import pocomc
 import torch
 
+from socca.inference.accounting import Faults, flagged_functions
+from socca.inference.backends._common import check_identity, identity
 from socca.inference.results import Result
 
 EVIDENCE = True
@@ -154,7 +164,7 @@ def run(
         run_opts.setdefault("save_every", SAVE_EVERY)
     sampler.progress = progress
     sampler.run(progress=progress, resume_state_path=state, **run_opts)
-    return _result(sampler, state)
+    return loglike.faults.report(_result(sampler, state), "pocomc")
 
 
 # --------------------------------------------------------------------------- options
@@ -210,18 +220,24 @@ def _padded(function, x, chunk):
 
 
 class _LogLike:
-    """The problem's likelihood on a batch of particles, or on one."""
+    """The problem's likelihood on a batch of particles, or on one.
+
+    Numerical faults are counted by ``faults`` and become -inf.
+    """
 
     def __init__(self, problem):
         self.problem = problem
         self.chunk = None
+        self.faults = Faults(problem.labels)
+        self._single, self._batch = flagged_functions(problem)
 
     def __call__(self, x):
-        return _padded(self.problem.loglike_batch, x, self.chunk)
+        return self.faults.screen(x, _padded(self._batch, x, self.chunk))
 
     def one(self, theta):
         """The log-likelihood of a single point ``theta``."""
-        return float(self.problem.loglike(np.asarray(theta, dtype=float)))
+        theta = np.asarray(theta, dtype=float)
+        return self.faults.screen_one(theta, self._single(theta))
 
 
 class _Prior:
@@ -295,20 +311,19 @@ def _prepare(folder, problem, resume):
     if not resume:
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    identity = {"labels": [str(label) for label in problem.labels], "ndim": int(problem.ndim)}
+    for stale in folder.glob("*.tmp"):  # half-written by a killed run
+        stale.unlink()
     path = folder / IDENTITY
     if path.exists():
-        saved = json.loads(path.read_text())
-        if saved != identity:
-            raise ValueError(
-                f"the checkpoint {folder} was made for parameters {saved['labels']}, "
-                f"not {identity['labels']}; pass resume=False to overwrite it"
-            )
+        check_identity(folder, json.loads(path.read_text()), problem)
     elif _states(folder):
         raise ValueError(f"{folder} holds pocomc states that socca did not write")
     else:
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(identity))
+        with open(tmp, "w") as f:
+            json.dump(identity(problem), f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     return _latest_state(folder)
 
