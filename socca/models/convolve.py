@@ -6,6 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.fft import next_fast_len
 
+from socca.models.fusion import materialise, place
+
 
 def psf_halfwidth(psf: np.ndarray) -> tuple[int, int]:
     """Largest distance, per axis, between the PSF centre and a non-zero pixel.
@@ -56,6 +58,14 @@ class FourierConvolver:
         self.freq_y = jnp.asarray(np.fft.fftfreq(self.padded[0]))
         self.freq_x = jnp.asarray(np.fft.rfftfreq(self.padded[1]))
 
+    def pad(self, image, zero):
+        """``image`` zero-padded at the end of both axes to the padded shape.
+
+        ``zero`` is a :func:`socca.models.fusion.traced_zero`: see
+        :mod:`socca.models.fusion` for why the padding is written this way.
+        """
+        return place(image, self.padded, zero)
+
     def transform(self, image):
         """Real FFT of ``image`` zero-padded to the padded shape."""
         return jnp.fft.rfft2(image, s=self.padded)
@@ -69,10 +79,14 @@ class FourierConvolver:
         """Linear convolution of ``image`` with the PSF, cropped to the image."""
         return self.finish(self.transform(image))
 
-    def shift(self, x0, y0):
-        """Spectrum of a unit delta at pixel ``(x0, y0)`` (column, row), sub-pixel exact."""
-        ramp_y = jnp.exp(-2j * jnp.pi * self.freq_y * y0)
-        ramp_x = jnp.exp(-2j * jnp.pi * self.freq_x * x0)
+    def point_spectrum(self, amplitude, x0, y0):
+        """Spectrum of a delta of weight ``amplitude`` at pixel ``(x0, y0)``.
+
+        The outer product of two phase ramps, each computed once (see
+        :mod:`socca.models.fusion`).
+        """
+        (ramp_y,) = materialise(jnp.exp(-2j * jnp.pi * self.freq_y * y0))
+        (ramp_x,) = materialise(amplitude * jnp.exp(-2j * jnp.pi * self.freq_x * x0))
         return ramp_y[:, None] * ramp_x[None, :]
 
     def covers(self, x0, y0):

@@ -57,7 +57,6 @@ class CentreRefiner:
         ny, nx = pixel_xi.shape
         self.shape = (ny, nx)
         self.size = (min(PATCH, ny), min(PATCH, nx))
-        self.limits = (ny - self.size[0], nx - self.size[1])
         self.pixel_xi = jnp.asarray(pixel_xi)
         self.pixel_eta = jnp.asarray(pixel_eta)
         self.jacobian = np.asarray(jacobian, dtype=float)
@@ -96,34 +95,69 @@ class CentreRefiner:
             The image with the patch replaced. A centre off the image refines
             the nearest patch on the image, which is harmless.
         """
+        patch, origin = self.correction(brightness, x0, y0)
+        return lax.dynamic_update_slice(image, patch, origin)
+
+    def correction(self, brightness, x0, y0, lattice=None):
+        """What :meth:`refine` adds to the lattice-averaged image, as ``(delta, (row, column))``.
+
+        Parameters
+        ----------
+        brightness : callable
+            As for :meth:`refine`.
+        x0, y0 : jax.Array
+            The source centre in 0-based pixel coordinates (column, row).
+        lattice : tuple of jax.Array, optional
+            ``(xi, eta)`` of the image's own sub-pixel lattice, ``(S, ny, nx)``
+            each: ``delta`` is then the accurate averages minus the lattice
+            averages over the patch, to be added at the given origin (see
+            :func:`apply_correction`). Without it, ``delta`` holds the accurate
+            averages themselves.
+
+        Notes
+        -----
+        The lattice averages of the patch are recomputed here rather than
+        read from the image, so that the image has a single consumer and XLA
+        writes it straight into the zero-padded canvas of the convolution;
+        the renderer adds the correction to that canvas in place.
+        """
         col = jnp.round(x0).astype(int)
         row = jnp.round(y0).astype(int)
-        image = self._lattice_patch(image, brightness, row, col, PATCH, self.fine)
-        image = self._lattice_patch(image, brightness, row, col, INNER, self.finer)
         ny, nx = self.shape
-        h = PATCH // 2
-        r0 = jnp.clip(row - h, 0, self.limits[0])
-        c0 = jnp.clip(col - h, 0, self.limits[1])
-        patch = lax.dynamic_slice(image, (r0, c0), self.size)
+        origin = self._origin(row, col, self.size)
+        patch = self._lattice_average(brightness, origin, self.size, self.fine)
+        inner_size = (min(INNER, ny), min(INNER, nx))
+        inner_origin = self._origin(row, col, inner_size)
+        inner = self._lattice_average(brightness, inner_origin, inner_size, self.finer)
+        offset = (inner_origin[0] - origin[0], inner_origin[1] - origin[1])
+        patch = lax.dynamic_update_slice(patch, inner, offset)
         inside = (row >= 0) & (row < ny) & (col >= 0) & (col < nx)
         rc, cc = jnp.clip(row, 0, ny - 1), jnp.clip(col, 0, nx - 1)
         centre = self._polar_average(brightness, x0 - col, y0 - row, rc, cc)
-        local = (rc - r0, cc - c0)
+        local = (rc - origin[0], cc - origin[1])
         patch = patch.at[local].set(jnp.where(inside, centre, patch[local]))
-        return lax.dynamic_update_slice(image, patch, (r0, c0))
+        if lattice is not None:
+            start = (0, *origin)
+            size = (lattice[0].shape[0], *self.size)
+            xi, eta = (lax.dynamic_slice(a, start, size) for a in lattice)
+            patch = patch - jnp.mean(brightness(xi, eta), axis=0)
+        return patch, origin
 
-    def _lattice_patch(self, image, brightness, row, col, size, offsets):
-        """Replace the ``size x size`` pixels about ``(row, col)`` by lattice averages."""
+    def _origin(self, row, col, size):
+        """First row and column of the ``size`` block about ``(row, col)``, kept on the image."""
         ny, nx = self.shape
-        shape = (min(size, ny), min(size, nx))
-        r0 = jnp.clip(row - size // 2, 0, ny - shape[0])
-        c0 = jnp.clip(col - size // 2, 0, nx - shape[1])
-        pxi = lax.dynamic_slice(self.pixel_xi, (r0, c0), shape)
-        peta = lax.dynamic_slice(self.pixel_eta, (r0, c0), shape)
+        return (
+            jnp.clip(row - size[0] // 2, 0, ny - size[0]),
+            jnp.clip(col - size[1] // 2, 0, nx - size[1]),
+        )
+
+    def _lattice_average(self, brightness, origin, size, offsets):
+        """Lattice averages of the ``size`` block of pixels starting at ``origin``."""
+        pxi = lax.dynamic_slice(self.pixel_xi, origin, size)
+        peta = lax.dynamic_slice(self.pixel_eta, origin, size)
         dxi, deta, weights = offsets
         values = brightness(pxi[None] + dxi[:, None, None], peta[None] + deta[:, None, None])
-        average = jnp.tensordot(weights, values, axes=1)
-        return lax.dynamic_update_slice(image, average, (r0, c0))
+        return jnp.tensordot(weights, values, axes=1)
 
     def _polar_average(self, brightness, dx, dy, row, col):
         """Mean brightness over pixel ``(row, col)``, integrated in polar coordinates.
@@ -161,3 +195,10 @@ class CentreRefiner:
 # top, bottom edges; each split at the foot of the perpendicular from the pole).
 _TRIANGLE_NORMALS = jnp.asarray(np.repeat([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]], 2, 0))
 _TRIANGLE_TANGENTS = jnp.asarray([[0.0, 1.0], [0.0, -1.0]] * 2 + [[1.0, 0.0], [-1.0, 0.0]] * 2)
+
+
+def apply_correction(target, correction):
+    """Add a :meth:`CentreRefiner.correction` to ``target`` (the image or a padded canvas)."""
+    delta, origin = correction
+    current = lax.dynamic_slice(target, origin, delta.shape)
+    return lax.dynamic_update_slice(target, current + delta, origin)

@@ -13,9 +13,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
+from socca.errors import InputError, InputIndexError, InputTypeError
 from socca.models.convolve import FourierConvolver
-from socca.models.oversample import CentreRefiner
+from socca.models.fusion import traced_zero
+from socca.models.oversample import CentreRefiner, apply_correction
 from socca.models.parameters import ParameterMap
 
 
@@ -74,20 +77,20 @@ def select_components(components, which):
 def _find(components, item):
     ids = [c.id for c in components]
     if isinstance(item, bool):
-        raise TypeError(f"component: expected an index, id or component, got {item!r}")
+        raise InputTypeError(f"component: expected an index, id or component, got {item!r}")
     if isinstance(item, int | np.integer):
         if not -len(components) <= item < len(components):
-            raise IndexError(
+            raise InputIndexError(
                 f"component index {item} out of range for {len(components)} components"
             )
         return components[item]
     if isinstance(item, str):
         if item not in ids:
-            raise ValueError(f"component {item!r} is not in the model; ids are {', '.join(ids)}")
+            raise InputError(f"component {item!r} is not in the model; ids are {', '.join(ids)}")
         return components[ids.index(item)]
     if any(item is c for c in components):
         return item
-    raise ValueError(f"component {item!r} is not part of the model (ids: {', '.join(ids)})")
+    raise InputError(f"component {item!r} is not part of the model (ids: {', '.join(ids)})")
 
 
 def build_render(components, img, *, doresp=True, doexp=True, include=None):
@@ -128,15 +131,17 @@ def build_render(components, img, *, doresp=True, doexp=True, include=None):
     def render(theta):
         values = pmap.resolve(theta)
         negative = jnp.zeros(img.shape, dtype=bool)
-        ext = zeros
+        ext, corrections = zeros, []
         for comp in extended:
-            part = comp.image(pmap.component_values(comp, values), grid)
+            part, fixes = _image_parts(comp, pmap.component_values(comp, values), grid)
             ext = ext + part
+            corrections += fixes
             if comp.positive:
-                negative = negative | (part < 0)
-        raw, spectrum, direct = ext, None, (ext if response is None else ext * response)
+                negative = negative | (_corrected(part, fixes) < 0)
+        raw = _corrected(ext, corrections)
+        spectrum, direct = None, (raw if response is None else raw * response)
         if convolver is not None and (extended or points):
-            spectrum = convolver.transform(direct) if extended else 0.0
+            spectrum = _spectrum(convolver, ext, corrections, response, theta) if extended else 0.0
             direct = zeros
         for comp in points:
             cvals = pmap.component_values(comp, values)
@@ -151,8 +156,8 @@ def build_render(components, img, *, doresp=True, doexp=True, include=None):
                 direct = direct + (part if response is None else part * response)
             else:
                 x0, y0 = comp.pixel_position(cvals, grid)
-                inside = convolver.covers(x0, y0)
-                spectrum = spectrum + jnp.where(inside, flux, 0.0) * convolver.shift(x0, y0)
+                amplitude = jnp.where(convolver.covers(x0, y0), flux, 0.0)
+                spectrum = spectrum + convolver.point_spectrum(amplitude, x0, y0)
         smoothed = direct if spectrum is None else convolver.finish(spectrum)
         if response is not None:
             raw = raw * response
@@ -164,6 +169,35 @@ def build_render(components, img, *, doresp=True, doexp=True, include=None):
         return Maps(raw, smoothed, background, negative)
 
     return render, pmap
+
+
+def _image_parts(comp, values, grid):
+    """A component's image as ``(image, corrections)`` (see ``Profile.image_parts``)."""
+    parts = getattr(comp, "image_parts", None)
+    return parts(values, grid) if parts is not None else (comp.image(values, grid), [])
+
+
+def _corrected(image, corrections):
+    for correction in corrections:
+        image = apply_correction(image, correction)
+    return image
+
+
+def _spectrum(convolver, image, corrections, response, theta):
+    """The transform of the zero-padded extended light, corrections added on the canvas.
+
+    Padding first and correcting the canvas in place keeps the image's pass
+    through memory to one: correcting the image first made XLA rewrite all
+    of it (a quarter of a single likelihood call at 128²). The zero offset of
+    the padding is traced from ``theta`` (see :mod:`socca.models.fusion`).
+    """
+    zero = traced_zero(jnp.sum(jnp.asarray(theta, dtype=float)))
+    canvas = convolver.pad(image if response is None else image * response, zero)
+    for delta, origin in corrections:
+        if response is not None:
+            delta = delta * lax.dynamic_slice(response, origin, delta.shape)
+        canvas = apply_correction(canvas, (delta, origin))
+    return convolver.transform(canvas)
 
 
 def _at(image, point, values, grid):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 CPU_ROWS = 32  # rows per likelihood call on a CPU
+CPU_CHUNK = 16  # rows per chunk inside a compiled batched likelihood on a CPU
 
 
 def accelerated():

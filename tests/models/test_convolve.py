@@ -44,3 +44,19 @@ def test_padding_is_fft_friendly_and_just_enough():
     psf[63 - 17 : 63 + 17, 63 - 17 : 63 + 17] = 1.0  # a 34-pixel kernel placed in a 128 image
     assert psf_halfwidth(psf) == (17, 17)
     assert padded_shape((128, 128), (17, 17)) == (162, 162)
+
+
+def test_point_spectrum_is_a_shifted_delta():
+    kernel = np.pad(gaussian_psf(9, 1.2), 10)  # a 29 x 29 image holding the PSF
+    conv = FourierConvolver(kernel)
+    x0, y0 = 7.3, 11.6
+    spectrum = np.asarray(conv.point_spectrum(2.5, x0, y0))
+    fy, fx = np.fft.fftfreq(conv.padded[0]), np.fft.rfftfreq(conv.padded[1])
+    expected = 2.5 * np.exp(-2j * np.pi * (fy[:, None] * y0 + fx[None, :] * x0))
+    np.testing.assert_allclose(spectrum, expected, rtol=1e-13, atol=1e-13)
+    # at an integer position the image is the PSF, centred there
+    image = np.asarray(conv.finish(conv.point_spectrum(1.0, 12.0, 14.0)))
+    delta = np.zeros(conv.shape)
+    delta[14, 12] = 1.0
+    expected = signal.fftconvolve(delta, kernel, mode="same")
+    np.testing.assert_allclose(image, expected, atol=1e-12)

@@ -9,7 +9,7 @@ from scipy import signal
 from socca import priors
 from socca.data import Image
 from socca.models import Background, Exponential, Gaussian, Model, Point, Sersic
-from socca.models.render import build_render
+from socca.models.render import RenderGrid, build_render
 from socca.noise import Normal
 from tests.conftest import ARCSEC, gaussian_psf, make_hdu
 
@@ -247,3 +247,25 @@ def test_response_lookup_is_right_in_large_batches():
     single = np.array([float(jax.jit(lookup)(t)) for t in thetas])
     np.testing.assert_allclose(batch, single, rtol=1e-12)
     np.testing.assert_allclose(batch, 1.0, rtol=1e-12)
+
+
+def test_corrections_reach_the_convolution_near_an_edge():
+    # a compact n = 4 source one pixel from the corner: the refined patch is
+    # clipped to the image, and the renderer adds it to the padded canvas of
+    # the convolution instead of the image; both must agree
+    resp = np.linspace(0.5, 1.5, 56)[None, :] * np.linspace(1.2, 0.8, 48)[:, None]
+    img = Image(
+        make_hdu((48, 56)), noise=Normal(sigma=1.0), response=resp,
+        addpsf=dict(img=gaussian_psf(13, 1.5)),
+    )  # fmt: skip
+    ra, dec = centre(img, row=1, col=54)
+    gal = Sersic(xc=ra, yc=dec, theta=0.4, e=0.3, re=0.7 * ARCSEC, Ie=5.0, ns=4.0)
+    raw, smoothed, _, _ = Model([gal]).getmodel(img, [], doresp=True, doexp=False)
+    refined = gal.getmap(img)
+    np.testing.assert_allclose(raw, refined * resp, rtol=1e-12)
+    expected = signal.fftconvolve(refined * resp, img.psf, mode="same")
+    np.testing.assert_allclose(smoothed, expected, rtol=1e-9, atol=1e-12 * expected.max())
+    # the corrections matter here: the plain lattice average is far off
+    values = {name: entry.value for name, entry in gal.parameter_entries().items()}
+    averaged, _ = gal.image_parts(values, RenderGrid(img.grid, img.shape))
+    assert np.abs(np.asarray(averaged) - refined).max() > 0.05 * refined.max()

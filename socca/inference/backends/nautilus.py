@@ -18,16 +18,21 @@ Batching
     handful of times, whatever batch sizes nautilus produces.
 
 Parallel runs
+    In one process, nautilus' own computations (training the networks of each
+    new bound, drawing points from it) run in a :class:`TrainingPool` of
+    worker processes, one per network (at most 4): on the guide's quickstart,
+    training is about two thirds of nautilus' time when it runs in the
+    driving process. The pool's size depends on ``n_networks`` only, so a
+    seeded run gives the same samples on any machine;
+    ``SOCCA_TRAINING_WORKERS=0`` in the environment turns it off.
+
     With ``fit.run(ncores=N)``, a pool or MPI ranks, the problem arrives as a
     :class:`socca.parallel.Distributed`: nautilus still sees one vectorized
     likelihood, which splits each batch among the workers (no padding here:
     the workers pad their shares), and ``n_batch`` defaults to nautilus' own
     rule for a pool of that size, the smallest multiple of the number of
-    workers that is at least 100. nautilus' own computations (training the
-    networks of a bound, drawing from it) stay in the driving process:
-    handed a sampler pool, nautilus draws at least 10 000 points from each
-    new bound whatever it needs, which on the tutorial fit cost more than the
-    parallel training saved.
+    workers that is at least 100. nautilus' own computations then stay in the
+    driving process.
 
 Accelerators
     On a GPU or TPU a batch of a few hundred points costs about what one
@@ -51,8 +56,14 @@ Checkpoints
     of the run time on an 8-parameter Gaussian whose likelihood costs nothing;
     little next to image likelihoods). The file also stores the random state,
     so a run interrupted and resumed gives the samples of an uninterrupted one.
-    It records the problem's ``ndim`` and ``labels`` and is refused
-    (``ValueError``) by a problem with other ones.
+    It records the problem's ``ndim``, ``labels`` and fingerprint (see
+    :mod:`socca.inference.fingerprint`) and is refused (``ValueError``) by a
+    problem with other ones.
+
+Numerical faults
+    NaN or infinite log-likelihoods are counted and replaced by -inf before
+    nautilus sees them (:mod:`socca.inference.accounting`); their number is
+    ``extras['nonfinite']``, and a :class:`NumericalWarning` reports them.
 
 Evidence error
     nautilus gives no uncertainty for ``log_z``. ``Result.logz_err`` is
@@ -74,6 +85,7 @@ import h5py
 import nautilus
 import numpy as np
 
+from socca.inference.accounting import Faults, flagged_functions
 from socca.inference.backends._common import (
     checkpoint_path,
     prepare_checkpoint,
@@ -90,12 +102,14 @@ from socca.inference.backends._common import (
 )
 from socca.inference.results import Result
 from socca.parallel.batching import accelerated
+from socca.parallel.training import TrainingPool, training_workers
 
 EVIDENCE = True
 CHECKPOINT = ".hdf5"
 
 DEFAULT_N_LIVE = 2000  # nautilus' default
 DEFAULT_N_BATCH = 100  # nautilus' default, for one process
+DEFAULT_N_NETWORKS = 4  # nautilus' default
 ACCELERATOR_BATCH = 512  # largest default batch on a GPU or TPU
 
 ALIASES = {"nlive": "n_live"}
@@ -159,9 +173,15 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
     if path is not None:
         _prepare_checkpoint(path, problem, resume)
     distributed = getattr(problem, "distributed", False)
-    loglike = _Batched(problem.loglike_batch, problem.loglike, pad=not distributed)
+    faults = Faults(problem.labels)
+    single, batch = flagged_functions(problem)
+    loglike = _Batched(batch, single, pad=not distributed, faults=faults)
     prior = _Batched(problem.prior_transform, problem.prior_transform)
     init_kw.setdefault("n_batch", default_batch(init_kw, getattr(problem, "nworkers", 1)))
+    if not distributed:
+        workers = training_workers(init_kw.get("n_networks", DEFAULT_N_NETWORKS))
+        if workers:
+            init_kw["pool"] = (None, TrainingPool(workers))
     sampler = SafeSampler(
         prior,
         loglike,
@@ -177,7 +197,7 @@ def run(problem, *, checkpoint=None, resume=True, seed=None, progress=True, **op
     success = sampler.run(verbose=progress, **run_kw)
     result = _make_result(sampler, loglike, success)
     result.extras["resumed"] = resumed
-    return result
+    return faults.report(result, "nautilus")
 
 
 def default_batch(init_kw, nworkers=1):
@@ -218,6 +238,9 @@ class _Batched:
     pad : bool
         Pad batches (False when ``batch_fn`` sends them to workers that pad
         their own shares).
+    faults : socca.inference.accounting.Faults, optional
+        Screens the answers (log-likelihoods): numerical faults become -inf
+        and are counted.
 
     Attributes
     ----------
@@ -229,10 +252,11 @@ class _Batched:
         Largest batch seen.
     """
 
-    def __init__(self, batch_fn, single_fn, pad=True):
+    def __init__(self, batch_fn, single_fn, pad=True, faults=None):
         self.batch_fn = batch_fn
         self.single_fn = single_fn
         self.pad = pad
+        self.faults = faults
         self.ncall = 0
         self.nbatch = 0
         self.largest = 0
@@ -241,7 +265,7 @@ class _Batched:
         x = np.asarray(x, dtype=float)
         if x.ndim == 1:
             self.ncall += 1
-            return np.asarray(self.single_fn(x))
+            return self._screen(x, np.asarray(self.single_fn(x)))
         n = x.shape[0]
         if n == 0:
             return np.asarray(self.batch_fn(np.zeros((1, x.shape[1]))))[:0]
@@ -251,7 +275,10 @@ class _Batched:
         self.nbatch += 1
         if size > n:
             x = np.concatenate([x, np.repeat(x[-1:], size - n, axis=0)])
-        return np.asarray(self.batch_fn(x))[:n]
+        return self._screen(x[:n], np.asarray(self.batch_fn(x))[:n])
+
+    def _screen(self, x, values):
+        return values if self.faults is None else self.faults.screen(x, values)
 
 
 def _bucket(n, largest):

@@ -2,6 +2,8 @@
 
 import jax.numpy as jnp
 
+MIN_AXIS_RATIO = 1e-12
+
 
 def safe_pow(x, p):
     """``x ** p`` for ``x >= 0`` with finite gradients at ``x = 0``.
@@ -36,9 +38,22 @@ def elliptical_radius(dxi, deta, theta, e, cbox=0.0, boxy=True):
     array
         The radius in degrees, measured along the major axis.
     """
-    sin_t, cos_t = jnp.sin(theta), jnp.cos(theta)
+    return radius_along_axes(dxi, deta, *axis_terms(theta, e), cbox, boxy)
+
+
+def axis_terms(theta, e):
+    """``sin(theta)``, ``cos(theta)`` and ``1 / (1 - e)``, the scalars of an ellipse.
+
+    The axis ratio is floored at 1e-12 so that ``e = 1``, the open end of its
+    range that a prior's edge can reach, gives a needle rather than NaN.
+    """
+    return jnp.sin(theta), jnp.cos(theta), 1.0 / jnp.maximum(1.0 - e, MIN_AXIS_RATIO)
+
+
+def radius_along_axes(dxi, deta, sin_t, cos_t, inv_q, cbox=0.0, boxy=True):
+    """:func:`elliptical_radius` from the precomputed :func:`axis_terms`."""
     major = dxi * sin_t + deta * cos_t
-    minor = (dxi * cos_t - deta * sin_t) / (1.0 - e)
+    minor = (dxi * cos_t - deta * sin_t) * inv_q
     if not boxy:
         r2 = major * major + minor * minor
         positive = r2 > 0

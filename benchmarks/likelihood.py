@@ -1,0 +1,164 @@
+"""Cost of one likelihood evaluation against the bare FFT pair it needs.
+
+For the tutorial image (128², PSF 34²) and synthetic 256², 512², 1024²
+images with the same PSF, the guide's quickstart model (point source +
+Sérsic) is compiled and its batched log-likelihood timed beside the
+``rfft2`` + ``irfft2`` pair of the padded size (same JAX, same dtype), in
+interleaved rounds so that the load of a shared machine falls on both alike;
+the ratio quoted is the median of the per-round ratios. For the tutorial,
+one-at-a-time calls are timed the same way against batches of 64 and 256.
+
+Run alone: ``.venv/bin/python benchmarks/likelihood.py [--sizes 256 512]``;
+``make bench`` runs it as part of ``benchmarks/suite.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from socca.cli import quickstart_fit_model
+from socca.data import Image
+from socca.inference import Problem
+from socca.models.convolve import FourierConvolver
+from socca.noise import Normal
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("SOCCA_DATA", HERE.parent.parent / "shared" / "data"))
+ARCSEC = 1 / 3600
+ROUNDS = 7
+
+
+def tutorial_image():
+    """The guide's tutorial mock with its PSF."""
+    return Image(
+        str(DATA / "tutorial_mock.fits"),
+        noise=Normal(sigma=0.0447),
+        addpsf=dict(img=str(DATA / "tutorial_psf.fits")),
+    )
+
+
+def synthetic_image(n):
+    """An n×n TAN image at (20, -10), 1"/pixel, pure noise, with the tutorial PSF."""
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = [20.0, -10.0]
+    w.wcs.cdelt = [-ARCSEC, ARCSEC]
+    w.wcs.crpix = [n / 2 + 1, n / 2 + 1]
+    data = np.random.default_rng(0).normal(0, 0.05, (n, n))
+    psf = fits.getdata(DATA / "tutorial_psf.fits").astype(float)
+    hdu = fits.PrimaryHDU(data, w.to_header())
+    return Image(hdu, noise=Normal(sigma=0.05), addpsf=dict(img=psf))
+
+
+def _seconds(fn, arg, calls):
+    """Wall seconds of ``calls`` calls of ``fn(arg)``, each waited for."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        jax.block_until_ready(fn(arg))
+    return time.perf_counter() - start
+
+
+def interleaved(contestants, rounds=ROUNDS):
+    """Per-evaluation seconds of each contestant, per round, timed in turn.
+
+    Parameters
+    ----------
+    contestants : dict
+        ``name -> (fn, arg, calls, evaluations per call)``.
+
+    Returns
+    -------
+    dict
+        ``name -> array of per-evaluation seconds, one per round``.
+    """
+    for fn, arg, _, _ in contestants.values():
+        jax.block_until_ready(fn(arg))
+    times = {name: [] for name in contestants}
+    for _ in range(rounds):
+        for name, (fn, arg, calls, per_call) in contestants.items():
+            times[name].append(_seconds(fn, arg, calls) / (calls * per_call))
+    return {name: np.asarray(t) for name, t in times.items()}
+
+
+def fft_pair(padded):
+    """The bare FFTs of the convolution: rfft2 and irfft2 at the ``padded`` shape."""
+    return jax.jit(lambda x: jnp.fft.irfft2(jnp.fft.rfft2(x, s=padded), s=padded))
+
+
+def _thetas(problem, n, seed=1):
+    rng = np.random.default_rng(seed)
+    return np.asarray(problem.prior_transform(rng.uniform(0.2, 0.8, (n, problem.ndim))))
+
+
+def versus_fft(img, batch, budget_s=0.15):
+    """Batched log-likelihood and FFT pair per evaluation on ``img``, interleaved."""
+    problem = Problem(quickstart_fit_model(), img)
+    thetas = _thetas(problem, batch)
+    padded = FourierConvolver(img.psf).padded
+    pair = fft_pair(padded)
+    images = jnp.asarray(np.random.default_rng(2).normal(size=(batch, *img.shape)))
+    jax.block_until_ready(problem.loglike_batch(thetas))
+    one = _seconds(problem.loglike_batch, thetas, 1)
+    calls = max(1, int(budget_s / max(one, 1e-6)))
+    t = interleaved(
+        {
+            "loglike": (problem.loglike_batch, thetas, calls, batch),
+            "fft": (pair, images, calls, batch),
+        }
+    )
+    return {
+        "image": f"{img.shape[0]}²",
+        "padded": f"{padded[0]}²",
+        "loglike_ms": 1e3 * float(np.median(t["loglike"])),
+        "fft_ms": 1e3 * float(np.median(t["fft"])),
+        "ratio": float(np.median(t["loglike"] / t["fft"])),
+    }
+
+
+def throughput(img, batches=(64, 256)):
+    """One-at-a-time calls against batches, per evaluation, interleaved."""
+    problem = Problem(quickstart_fit_model(), img)
+    thetas = _thetas(problem, max(batches))
+    contestants = {"single": (problem.loglike, thetas[0], 400, 1)}
+    for b in batches:
+        contestants[f"batch {b}"] = (problem.loglike_batch, thetas[:b], max(2, 6400 // b // 8), b)
+    t = interleaved(contestants)
+    single = t.pop("single")
+    rows = {"single_ms": 1e3 * float(np.median(single))}
+    for name, per_eval in t.items():
+        rows[name] = {
+            "ms": 1e3 * float(np.median(per_eval)),
+            "speedup": float(np.median(single / per_eval)),
+        }
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[256, 512, 1024])
+    args = parser.parse_args()
+    images = [tutorial_image()] + [synthetic_image(n) for n in args.sizes]
+    print("| image | padded | loglike batched (ms/eval) | FFT pair batched (ms/eval) | ratio |")
+    print("|---|---|---|---|---|")
+    for img in images:
+        r = versus_fft(img, args.batch)
+        print(
+            f"| {r['image']} | {r['padded']} | {r['loglike_ms']:.4f} | {r['fft_ms']:.4f} "
+            f"| {r['ratio']:.2f} |",
+            flush=True,
+        )
+    print(throughput(images[0]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""The compiled problem: batches in chunks equal single calls, no recompilation, input checks."""
+
+import jax
+import numpy as np
+import pytest
+
+from socca.data import Image
+from socca.errors import InputTypeError
+from socca.inference import Problem
+from socca.noise import Normal
+from socca.parallel.batching import CPU_CHUNK
+from tests.conftest import gaussian_psf, make_hdu
+from tests.models.test_model import quickstart_model
+
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@pytest.fixture(scope="module")
+def setup():
+    rng = np.random.default_rng(5)
+    img = Image(
+        make_hdu((48, 56), data=rng.normal(size=(48, 56))),
+        noise=Normal(sigma=1.0),
+        addpsf=dict(img=gaussian_psf(13, 1.5)),
+    )
+    return quickstart_model(img)[0], img
+
+
+@pytest.fixture(scope="module")
+def problem(setup):
+    return Problem(*setup)
+
+
+def draws(problem, n, seed=0):
+    u = np.random.default_rng(seed).uniform(0.05, 0.95, (n, problem.ndim))
+    return np.asarray(problem.prior_transform(u))
+
+
+@pytest.mark.parametrize("n", [1, 5, CPU_CHUNK, CPU_CHUNK + 1, 40, 100])
+def test_batches_of_any_size_equal_single_calls(problem, n):
+    thetas = draws(problem, n, seed=n)
+    single = np.array([float(problem.loglike(t)) for t in thetas])
+    for batch in (problem.loglike_batch, problem.loglike_batch_flagged):
+        values = np.asarray(batch(thetas))
+        assert values.shape == (n,)
+        np.testing.assert_allclose(values, single, rtol=1e-12)
+
+
+def test_no_recompilation_between_calls(problem):
+    thetas = draws(problem, 3 * 40 + 1, seed=9)
+    jax.block_until_ready(problem.loglike(thetas[0]))
+    jax.block_until_ready(problem.loglike_batch(thetas[:40]))
+    seen = []
+
+    def listen(event, duration, **kwargs):
+        if event == COMPILE_EVENT:
+            seen.append(duration)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        for theta in thetas[:30]:
+            jax.block_until_ready(problem.loglike(theta))
+        for k in range(3):
+            jax.block_until_ready(problem.loglike_batch(thetas[40 * k : 40 * (k + 1)]))
+        assert seen == []
+        jax.block_until_ready(problem.loglike_batch(thetas[:41]))  # a new shape does compile
+        assert seen
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+
+
+def test_problem_refuses_what_is_not_a_model_and_an_image(setup):
+    model, img = setup
+    with pytest.raises(InputTypeError, match="img: expected a socca.data.Image, got str"):
+        Problem(model, "image.fits")
+    with pytest.raises(InputTypeError, match="mod: expected a socca.models.Model, got list"):
+        Problem(list(model.components), img)
