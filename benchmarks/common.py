@@ -84,3 +84,14 @@ class TreeMemory:
             except (OSError, StopIteration, ValueError):
                 continue
         return total / 1024
+
+
+def peak_rss_mb():
+    """Peak resident memory (MB) of this process, from ``VmHWM`` (Linux).
+
+    Not ``ru_maxrss``: Linux carries that across ``fork`` and ``exec``, so a
+    benchmark started from a big parent would report the parent's peak.
+    """
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024

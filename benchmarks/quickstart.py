@@ -18,12 +18,11 @@ import contextlib
 import io
 import json
 import os
-import resource
 import time
 
 import jax
 import numpy as np
-from common import TreeMemory  # benchmarks/common.py
+from common import TreeMemory, peak_rss_mb  # benchmarks/common.py
 from likelihood import DATA  # benchmarks/likelihood.py
 from startup import CompileCounter  # benchmarks/startup.py
 
@@ -62,7 +61,7 @@ def run(vectorized=True, progress=False, seed=1):
         "logz": float(fit.logz),
         "compilations": counter.count,
         "slow_compilations": counter.slow,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "peak_tree_mb": memory.peak_mb,
         "posterior": posterior_summary(fit),
         "table": table.getvalue(),

@@ -13,11 +13,11 @@ Run: ``.venv/bin/python benchmarks/startup.py`` (``make bench`` runs it).
 from __future__ import annotations
 
 import json
-import resource
 import time
 
 import jax
 import numpy as np
+from common import peak_rss_mb  # benchmarks/common.py
 from likelihood import tutorial_image  # benchmarks/likelihood.py
 
 import socca
@@ -80,7 +80,7 @@ def main():
     out["optimizer_s"] = float(np.median(repeats))
     out["optimizer_recompilations"] = counter.count - before
     out["optimizer_ncall"] = int(fit._result.extras.get("ncall", -1))
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
 

@@ -32,6 +32,8 @@ import jax
 from common import write_results  # benchmarks/common.py
 from likelihood import synthetic_image, throughput, tutorial_image, versus_fft
 
+from socca.parallel.batching import CPU_CHUNK
+
 HERE = Path(__file__).resolve().parent
 REFERENCE_S = 21.8 * 60  # another implementation's quickstart on this machine kind
 POSTERIOR_SHIFT = 0.25  # largest |median shift| / sigma counted as the same posterior
@@ -66,7 +68,7 @@ def likelihood_rows(sizes, batch):
         r = versus_fft(img, batch)
         details.append(
             f"| {name} ({r['image']}) | {r['padded']} | {r['loglike_ms']:.4f} | "
-            f"{r['fft_ms']:.4f} | {r['ratio']:.2f} |"
+            f"{r['fft_ms']:.4f} | {r['fft_chunked_ms']:.4f} | {r['ratio']:.2f} |"
         )
         rows.append(
             row(
@@ -142,8 +144,8 @@ def quickstart_rows():
             f"Δlog Z = {q['logz'] - reference['logz']:+.2f}",
             f"≤ {POSTERIOR_SHIFT}σ, ≤ {100 * POSTERIOR_WIDTH:.0f}%",
             shift <= POSTERIOR_SHIFT and width <= POSTERIOR_WIDTH),
-        row("quickstart peak resident memory (with worker processes)",
-            f"{q['peak_rss_mb']:.0f} MB ({q['peak_tree_mb']:.0f} MB)", "< 1536 MB",
+        row("quickstart peak resident memory: with its worker processes (main process)",
+            f"{q['peak_tree_mb']:.0f} MB ({q['peak_rss_mb']:.0f} MB)", "< 1536 MB",
             q["peak_tree_mb"] < 1536),
         row("XLA compilations over 0.1 s during the quickstart fit",
             f"{q['slow_compilations']} (of {q['compilations']} in all)",
@@ -184,8 +186,9 @@ def main():
         "ratios are medians over interleaved rounds.\n\n"
         "| figure | measured | target | |\n|---|---|---|---|\n"
         + "\n".join(rows)
-        + "\n\n| image | padded | loglike batched (ms/eval) | FFT pair batched (ms/eval) "
-        "| ratio |\n|---|---|---|---|---|\n"
+        + "\n\n| image | padded | loglike batched (ms/eval) | FFT pair, whole batch (ms/eval) "
+        f"| FFT pair, chunks of {CPU_CHUNK} (ms/eval) | ratio to the faster |\n"
+        "|---|---|---|---|---|---|\n"
         + "\n".join(details)
         + "\n"
     )
