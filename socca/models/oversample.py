@@ -25,6 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from socca.models.fusion import materialise
+
 PATCH = 5
 FINE = 8
 INNER = 3
@@ -153,11 +155,14 @@ class CentreRefiner:
 
     def _lattice_average(self, brightness, origin, size, offsets):
         """Lattice averages of the ``size`` block of pixels starting at ``origin``."""
-        pxi = lax.dynamic_slice(self.pixel_xi, origin, size)
-        peta = lax.dynamic_slice(self.pixel_eta, origin, size)
+        pxi, peta = materialise(  # else the slicing is redone for every node
+            lax.dynamic_slice(self.pixel_xi, origin, size),
+            lax.dynamic_slice(self.pixel_eta, origin, size),
+        )
         dxi, deta, weights = offsets
-        values = brightness(pxi[None] + dxi[:, None, None], peta[None] + deta[:, None, None])
-        return jnp.tensordot(weights, values, axes=1)
+        # nodes on the last axis: XLA vectorises along it, so it must be the long one
+        values = brightness(pxi[..., None] + dxi, peta[..., None] + deta)
+        return values @ weights
 
     def _polar_average(self, brightness, dx, dy, row, col):
         """Mean brightness over pixel ``(row, col)``, integrated in polar coordinates.
