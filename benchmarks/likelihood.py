@@ -5,7 +5,9 @@ images with the same PSF, the guide's quickstart model (point source +
 Sérsic) is compiled and its batched log-likelihood timed beside the
 ``rfft2`` + ``irfft2`` pair of the padded size (same JAX, same dtype), in
 interleaved rounds so that the load of a shared machine falls on both alike;
-the ratio quoted is the median of the per-round ratios, against the faster
+the ratio quoted is the median of the per-round ratios (the machine's speed
+for batches moves by up to ~1.7x from minute to minute on a shared virtual
+machine, so medians of many short rounds), against the faster
 of the FFT pair on the whole batch and in chunks of ``CPU_CHUNK`` images (as
 the likelihood itself is evaluated on a CPU). For the tutorial,
 one-at-a-time calls are timed the same way against batches of 64 and 256.
@@ -37,7 +39,8 @@ from socca.parallel.batching import CPU_CHUNK
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("SOCCA_DATA", HERE.parent.parent / "shared" / "data"))
 ARCSEC = 1 / 3600
-ROUNDS = 7
+ROUNDS = 15
+WARMUP_S = 2.0
 
 
 def tutorial_image():
@@ -83,8 +86,12 @@ def interleaved(contestants, rounds=ROUNDS):
     dict
         ``name -> array of per-evaluation seconds, one per round``.
     """
-    for fn, arg, _, _ in contestants.values():
-        jax.block_until_ready(fn(arg))
+    # untimed rounds for WARMUP_S: the first calls of a process run slower while
+    # the memory allocator settles (page faults on fresh buffers)
+    start = time.perf_counter()
+    while time.perf_counter() - start < WARMUP_S:
+        for fn, arg, calls, _ in contestants.values():
+            _seconds(fn, arg, calls)
     times = {name: [] for name in contestants}
     for _ in range(rounds):
         for name, (fn, arg, calls, per_call) in contestants.items():
@@ -117,7 +124,7 @@ def _thetas(problem, n, seed=1):
     return np.asarray(problem.prior_transform(rng.uniform(0.2, 0.8, (n, problem.ndim))))
 
 
-def versus_fft(img, batch, budget_s=0.15):
+def versus_fft(img, batch, budget_s=0.1):
     """Batched log-likelihood and FFT pair per evaluation on ``img``, interleaved."""
     problem = Problem(quickstart_fit_model(), img)
     thetas = _thetas(problem, batch)
