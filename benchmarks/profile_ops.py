@@ -5,7 +5,7 @@ and in batches, and prints the time of each compiled XLA operation per
 evaluation (FFTs, the fused loops that render the profile, pad, multiply the
 spectra, reduce the residuals, ...) with the FFTs' share of the total.
 
-Run: ``.venv/bin/python benchmarks/profile_ops.py [--batch 64] [--top 12]``.
+Run: ``.venv/bin/python benchmarks/profile_ops.py [--batch 64] [--top 12] [--size 512]``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import jax
-from likelihood import _thetas, tutorial_image  # benchmarks/likelihood.py
+from likelihood import _thetas, synthetic_image, tutorial_image  # benchmarks/likelihood.py
 
 from socca.cli import quickstart_fit_model
 from socca.inference import Problem
@@ -59,8 +59,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--size", type=int, default=None, help="a synthetic n x n image")
     args = parser.parse_args()
-    problem = Problem(quickstart_fit_model(), tutorial_image())
+    img = tutorial_image() if args.size is None else synthetic_image(args.size)
+    problem = Problem(quickstart_fit_model(), img)
     thetas = _thetas(problem, args.batch)
     report("one at a time", op_times(problem.loglike_flagged, thetas[0], 1), args.top)
     batch = op_times(problem.loglike_batch_flagged, thetas, args.batch)

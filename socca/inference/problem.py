@@ -8,8 +8,9 @@ from jax import lax
 
 from socca.errors import InputError, InputTypeError
 from socca.inference.fingerprint import fingerprint
+from socca.models.convolve import padded_shape, psf_halfwidth
 from socca.models.render import build_render
-from socca.parallel.batching import CPU_CHUNK, accelerated
+from socca.parallel.batching import CPU_CACHE_BYTES, CPU_CHUNK, accelerated
 
 
 class Problem:
@@ -64,9 +65,10 @@ class Problem:
         flagged = _make_loglike(self.render, img.noise.loglike_fn(), _has_positive(model))
         loglike = _finite(flagged)
         self.loglike = jax.jit(loglike)
-        self.loglike_batch = jax.jit(_batched(loglike))
+        chunk = cpu_chunk(img)
+        self.loglike_batch = jax.jit(_batched(loglike, chunk))
         self.loglike_flagged = jax.jit(flagged)
-        self.loglike_batch_flagged = jax.jit(_batched(flagged))
+        self.loglike_batch_flagged = jax.jit(_batched(flagged, chunk))
         self.fingerprint = fingerprint(model, img, pmap)
         self.prior_transform = jax.jit(self._prior_transform)
         self.log_prior = jax.jit(self._log_prior)
@@ -127,25 +129,40 @@ def _make_loglike(render, noise_loglike, check_positive):
     return loglike
 
 
-def _batched(loglike):
-    """``thetas (n, nfree) -> (n,)``: ``loglike`` vmapped, in cache-sized chunks on a CPU.
+def cpu_chunk(img):
+    """Rows per chunk of a batched likelihood on a CPU: as many images as fit the caches.
 
-    On a CPU a batch costs least per point in chunks of about ``CPU_CHUNK``
-    rows: on the tutorial image a point costs 0.16 ms in batches of 8 to 16,
-    0.21 ms in batches of 64 and 0.43 ms in batches of 256, whose spectra no
-    longer fit the caches. Larger batches are therefore split into equal
-    chunks, padded by repeating the last row, and the chunks evaluated one
-    after the other inside the same compiled function (``lax.map``). On an
-    accelerator the batch goes whole.
+    A power of two, at most ``CPU_CHUNK``: the number of the image's padded
+    spectra (complex128) that fit in ``CPU_CACHE_BYTES``, at least 1.
+    """
+    shape = img.shape
+    if img.psf is not None:
+        shape = padded_shape(img.shape, psf_halfwidth(img.psf))
+    spectrum = 16 * shape[0] * (shape[1] // 2 + 1)
+    fit = max(1, CPU_CACHE_BYTES // spectrum)
+    return min(CPU_CHUNK, 1 << (fit.bit_length() - 1))
+
+
+def _batched(loglike, chunk):
+    """``thetas (n, nfree) -> (n,)``: ``loglike`` vmapped, in chunks of ``chunk`` rows on a CPU.
+
+    On a CPU batches cost least per point when their spectra fit the caches
+    (see :func:`cpu_chunk`): on the tutorial image (128², spectra of 162²) a
+    point costs 0.16 ms in chunks of 8 to 32, 0.21 ms in batches of 64 and
+    0.43 ms in batches of 256; at 512² a batch of 16 costs 1.6 times the
+    single calls it replaces. Larger batches are therefore split into equal
+    chunks, padded by repeating the last row, and evaluated one after the
+    other inside the same compiled function (``lax.map``). On an accelerator
+    the batch goes whole.
     """
     vmapped = jax.vmap(loglike)
 
     def batch(thetas):
         thetas = jnp.asarray(thetas, dtype=float)
         n = thetas.shape[0]
-        if accelerated() or n <= CPU_CHUNK:
+        if accelerated() or n <= chunk:
             return vmapped(thetas)
-        chunks = -(-n // CPU_CHUNK)
+        chunks = -(-n // chunk)
         size = -(-n // chunks)
         if chunks * size > n:
             tail = jnp.broadcast_to(thetas[-1:], (chunks * size - n, thetas.shape[1]))

@@ -75,3 +75,16 @@ def test_problem_refuses_what_is_not_a_model_and_an_image(setup):
         Problem(model, "image.fits")
     with pytest.raises(InputTypeError, match="mod: expected a socca.models.Model, got list"):
         Problem(list(model.components), img)
+
+
+def test_chunks_shrink_as_the_spectra_grow():
+    from types import SimpleNamespace
+
+    from socca.inference.problem import cpu_chunk
+
+    psf = np.zeros((35, 35))
+    psf[17, 17] = 1.0
+    psf[0, 0] = 1.0  # half-width 17, as the tutorial PSF
+    sizes = {n: cpu_chunk(SimpleNamespace(shape=(n, n), psf=psf)) for n in (32, 128, 256, 512)}
+    assert sizes == {32: CPU_CHUNK, 128: 16, 256: 4, 512: 1}
+    assert cpu_chunk(SimpleNamespace(shape=(2048, 2048), psf=None)) == 1
