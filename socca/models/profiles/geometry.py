@@ -1,5 +1,6 @@
 """Elliptical, optionally boxy, radii in the tangent plane."""
 
+import jax
 import jax.numpy as jnp
 
 MIN_AXIS_RATIO = 1e-12
@@ -13,7 +14,12 @@ def safe_pow(x, p):
     """
     positive = x > 0
     base = jnp.where(positive, x, 1.0)
-    return jnp.where(positive, base**p, 0.0)
+    if isinstance(p, jax.core.Tracer):
+        # a power known only at run time: XLA:CPU's pow costs twice its log and exp
+        value = jnp.exp(p * jnp.log(base))
+    else:
+        value = base**p  # a known power, which XLA simplifies (p = 1, 2, 0.5, ...)
+    return jnp.where(positive, value, 0.0)
 
 
 def elliptical_radius(dxi, deta, theta, e, cbox=0.0, boxy=True):
