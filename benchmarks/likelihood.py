@@ -29,13 +29,15 @@ import jax.numpy as jnp
 import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from socca.cli import quickstart_fit_model
 from socca.data import Image
 from socca.inference import Problem
-from socca.inference.problem import cpu_chunk
+from socca.inference.batched import cpu_chunk
 from socca.models.convolve import FourierConvolver
 from socca.noise import Normal
+from socca.parallel.devices import batch_devices
 
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("SOCCA_DATA", HERE.parent.parent / "shared" / "data"))
@@ -100,24 +102,38 @@ def interleaved(contestants, rounds=ROUNDS):
     return {name: np.asarray(t) for name, t in times.items()}
 
 
-def fft_pair(padded, chunk=None):
+def fft_pair(padded, chunk=None, devices=()):
     """The bare FFTs of the convolution: rfft2 and irfft2 at the ``padded`` shape.
 
     With ``chunk``, a batch is transformed ``chunk`` images at a time inside
-    the compiled function, as socca's batched likelihood does on a CPU.
+    the compiled function, as socca's batched likelihood does on a CPU; with
+    several ``devices``, each transforms its share of the batch at once
+    (``shard_map``, as the likelihood), and the batch given should be
+    :func:`on_devices`.
     """
 
     def pair(x):
         return jnp.fft.irfft2(jnp.fft.rfft2(x, s=padded), s=padded)
 
-    if chunk is None:
-        return jax.jit(pair)
-
     def chunked(x):
+        if chunk is None:
+            return pair(x)
         n = x.shape[0]
         return jax.lax.map(pair, x.reshape(n // chunk, chunk, *x.shape[1:])).reshape(n, *padded)
 
-    return jax.jit(chunked)
+    if len(devices) < 2:
+        return jax.jit(chunked)
+    spec = PartitionSpec("batch")
+    return jax.jit(jax.shard_map(chunked, mesh=_mesh(devices), in_specs=spec, out_specs=spec))
+
+
+def _mesh(devices):
+    return Mesh(np.asarray(devices), ("batch",))
+
+
+def on_devices(images, devices):
+    """``images`` split along their first axis among ``devices``."""
+    return jax.device_put(images, NamedSharding(_mesh(devices), PartitionSpec("batch")))
 
 
 def _thetas(problem, n, seed=1):
@@ -132,25 +148,31 @@ def versus_fft(img, batch, budget_s=0.1):
     padded = FourierConvolver(img.psf).padded
     images = jnp.asarray(np.random.default_rng(2).normal(size=(batch, *img.shape)))
     chunk = cpu_chunk(img) if batch % cpu_chunk(img) == 0 else None
+    devices = batch_devices()
     jax.block_until_ready(problem.loglike_batch(thetas))
     one = _seconds(problem.loglike_batch, thetas, 1)
     calls = max(1, int(budget_s / max(one, 1e-6)))
-    t = interleaved(
-        {
-            "loglike": (problem.loglike_batch, thetas, calls, batch),
-            "fft": (fft_pair(padded), images, calls, batch),
-            "fft_chunked": (fft_pair(padded, chunk), images, calls, batch),
-        }
-    )
-    # the reference is the bare FFT pair at its fastest, whole batch or in chunks
-    fastest = min(np.median(t["fft"]), np.median(t["fft_chunked"]))
+    contestants = {
+        "loglike": (problem.loglike_batch, thetas, calls, batch),
+        "fft": (fft_pair(padded), images, calls, batch),
+        "fft_chunked": (fft_pair(padded, chunk), images, calls, batch),
+    }
+    if len(devices) > 1 and batch % (len(devices) * (chunk or 1)) == 0:
+        split = on_devices(images, devices)
+        contestants["fft_devices"] = (fft_pair(padded, chunk, devices), split, calls, batch)
+    t = interleaved(contestants)
+    # the reference is the bare FFT pair at its fastest: whole batch, in chunks, or
+    # in chunks on every CPU device
+    medians = {name: float(np.median(times)) for name, times in t.items()}
+    fastest = min(v for name, v in medians.items() if name.startswith("fft"))
     return {
         "image": f"{img.shape[0]}²",
         "padded": f"{padded[0]}²",
-        "loglike_ms": 1e3 * float(np.median(t["loglike"])),
-        "fft_ms": 1e3 * float(np.median(t["fft"])),
-        "fft_chunked_ms": 1e3 * float(np.median(t["fft_chunked"])),
-        "ratio": float(np.median(t["loglike"]) / fastest),
+        "loglike_ms": 1e3 * medians["loglike"],
+        "fft_ms": 1e3 * medians["fft"],
+        "fft_chunked_ms": 1e3 * medians["fft_chunked"],
+        "fft_devices_ms": 1e3 * medians.get("fft_devices", np.nan),
+        "ratio": medians["loglike"] / fastest,
     }
 
 
@@ -178,13 +200,14 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="*", default=[256, 512, 1024])
     args = parser.parse_args()
     images = [tutorial_image()] + [synthetic_image(n) for n in args.sizes]
-    print("| image | padded | loglike (ms/eval) | FFT pair, batch / chunks (ms/eval) | ratio |")
+    print("| image | padded | loglike (ms/eval) | FFT pair, batch / chunks / devices (ms/eval) "
+          "| ratio |")  # fmt: skip
     print("|---|---|---|---|---|")
     for img in images:
         r = versus_fft(img, args.batch)
         print(
             f"| {r['image']} | {r['padded']} | {r['loglike_ms']:.4f} | {r['fft_ms']:.4f} / "
-            f"{r['fft_chunked_ms']:.4f} | {r['ratio']:.2f} |",
+            f"{r['fft_chunked_ms']:.4f} / {r['fft_devices_ms']:.4f} | {r['ratio']:.2f} |",
             flush=True,
         )
     print(throughput(images[0]))

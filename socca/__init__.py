@@ -12,6 +12,12 @@ import jax
 # sub-pixel offsets at RA ~ 100 deg, so double precision is required.
 jax.config.update("jax_enable_x64", True)
 
+# One JAX device per CPU core, so that batches of likelihoods use every core
+# (set before JAX starts its backend; see socca.parallel.devices).
+from socca.parallel import devices as _devices  # noqa: E402
+
+_devices.configure()
+
 from socca import data, errors, models, noise, plotting, priors  # noqa: E402
 from socca.errors import SoccaError  # noqa: E402
 from socca.fitting import fitter, load  # noqa: E402

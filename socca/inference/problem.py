@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from socca.errors import InputError, InputTypeError
+from socca.inference.batched import BatchedLoglike, cpu_chunk
 from socca.inference.fingerprint import fingerprint
-from socca.models.convolve import padded_shape, psf_halfwidth
-from socca.models.render import build_render
-from socca.parallel.batching import CPU_CACHE_BYTES, CPU_CHUNK, accelerated
+from socca.models.render import Renderer
+from socca.parallel.devices import Compiled, batch_devices
 
 
 class Problem:
@@ -55,20 +54,29 @@ class Problem:
 
     def __init__(self, model, img):
         _check_inputs(model, img)
-        self.render, pmap = build_render(model.components, img, doresp=True, doexp=True)
+        renderer = Renderer(model.components, img, doresp=True, doexp=True)
+        pmap = renderer.pmap
         if not pmap.labels:
             raise InputError("the model has no free parameters: give at least one a prior")
+        self.render = renderer.render
         self.labels = pmap.labels
         self.units = tuple(pmap.units[k] for k in self.labels)
         self.priors = tuple(pmap.free[k] for k in self.labels)
         self.ndim = len(self.labels)
-        flagged = _make_loglike(self.render, img.noise.loglike_fn(), _has_positive(model))
-        loglike = _finite(flagged)
-        self.loglike = jax.jit(loglike)
-        chunk = cpu_chunk(img)
-        self.loglike_batch = jax.jit(_batched(loglike, chunk))
-        self.loglike_flagged = jax.jit(flagged)
-        self.loglike_batch_flagged = jax.jit(_batched(flagged, chunk))
+        score = _make_score(img.noise.loglike_fn(), _has_positive(model))
+
+        def flagged(theta):
+            return score(renderer.render(jnp.asarray(theta, dtype=float)))
+
+        def flagged_pair(pair):
+            pair = jnp.asarray(pair, dtype=float)
+            return jnp.stack([score(m) for m in renderer.render_pair(pair[0], pair[1])])
+
+        chunk, devices = cpu_chunk(img), batch_devices()
+        self.loglike = Compiled(_finite(flagged))
+        self.loglike_flagged = Compiled(flagged)
+        self.loglike_batch = BatchedLoglike(_finite(flagged_pair), chunk, devices)
+        self.loglike_batch_flagged = BatchedLoglike(flagged_pair, chunk, devices)
         self.fingerprint = fingerprint(model, img, pmap)
         self.prior_transform = jax.jit(self._prior_transform)
         self.log_prior = jax.jit(self._log_prior)
@@ -102,15 +110,14 @@ def _has_positive(model) -> bool:
     return any(c.positive for c in model.components)
 
 
-def _make_loglike(render, noise_loglike, check_positive):
-    """``theta -> log-likelihood``: NaN for a numerical fault, -inf for an impossible model.
+def _make_score(noise_loglike, check_positive):
+    """``Maps -> log-likelihood``: NaN for a numerical fault, -inf for an impossible model.
 
     A fault is a NaN or ``+inf`` noise log-likelihood, or ``-inf`` from a
     model image holding NaN or inf; a positivity violation is -inf, not a fault.
     """
 
-    def loglike(theta):
-        maps = render(jnp.asarray(theta, dtype=float))
+    def score(maps):
         model = maps.smoothed + maps.background
         value = noise_loglike(model)
         # the sum of the image is finite unless a pixel is NaN or infinite (or the
@@ -126,51 +133,7 @@ def _make_loglike(render, noise_loglike, check_positive):
             value = jnp.where(jnp.any(maps.negative), -jnp.inf, value)
         return value
 
-    return loglike
-
-
-def cpu_chunk(img):
-    """Rows per chunk of a batched likelihood on a CPU: as many images as fit the caches.
-
-    A power of two, at most ``CPU_CHUNK``: the number of the image's padded
-    spectra (complex128) that fit in ``CPU_CACHE_BYTES``, at least 1.
-    """
-    shape = img.shape
-    if img.psf is not None:
-        shape = padded_shape(img.shape, psf_halfwidth(img.psf))
-    spectrum = 16 * shape[0] * (shape[1] // 2 + 1)
-    fit = max(1, CPU_CACHE_BYTES // spectrum)
-    return min(CPU_CHUNK, 1 << (fit.bit_length() - 1))
-
-
-def _batched(loglike, chunk):
-    """``thetas (n, nfree) -> (n,)``: ``loglike`` vmapped, in chunks of ``chunk`` rows on a CPU.
-
-    On a CPU batches cost least per point when their spectra fit the caches
-    (see :func:`cpu_chunk`): on the tutorial image (128², spectra of 162²) a
-    point costs 0.16 ms in chunks of 8 to 32, 0.21 ms in batches of 64 and
-    0.43 ms in batches of 256; at 512² a batch of 16 costs 1.6 times the
-    single calls it replaces. Larger batches are therefore split into equal
-    chunks, padded by repeating the last row, and evaluated one after the
-    other inside the same compiled function (``lax.map``). On an accelerator
-    the batch goes whole.
-    """
-    vmapped = jax.vmap(loglike)
-
-    def batch(thetas):
-        thetas = jnp.asarray(thetas, dtype=float)
-        n = thetas.shape[0]
-        if accelerated() or n <= chunk:
-            return vmapped(thetas)
-        chunks = -(-n // chunk)
-        size = -(-n // chunks)
-        if chunks * size > n:
-            tail = jnp.broadcast_to(thetas[-1:], (chunks * size - n, thetas.shape[1]))
-            thetas = jnp.concatenate([thetas, tail])
-        values = lax.map(vmapped, thetas.reshape(chunks, size, thetas.shape[1]))
-        return values.reshape(-1)[:n]
-
-    return batch
+    return score
 
 
 def _finite(flagged):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from scipy.fft import next_fast_len
 
 from socca.models.fusion import materialise, place
@@ -36,7 +37,12 @@ class FourierConvolver:
     """Convolve images of a fixed shape with a fixed PSF.
 
     The PSF transform is computed once here; each call costs one real FFT
-    pair of the padded size.
+    pair of the padded size. Two images can also be convolved together with
+    one complex FFT pair (:meth:`transform_pair`, :meth:`finish_pair`): the
+    PSF is real, so the convolution of ``a + i b`` is that of ``a`` plus
+    ``i`` times that of ``b``. On a CPU one complex pair costs about 0.7 of
+    the two real pairs it replaces (DUCC's real transforms cost more than
+    half of a complex one), which is what batches of evaluations use.
 
     Parameters
     ----------
@@ -54,9 +60,14 @@ class FourierConvolver:
         centre = tuple((s - 1) // 2 for s in self.shape)
         kernel = np.roll(kernel, (-centre[0], -centre[1]), axis=(0, 1))
         self.kernel_ft = jnp.asarray(np.fft.rfft2(kernel))
+        self.kernel_ft_full = jnp.asarray(np.fft.fft2(kernel))
         # frequencies in cycles per pixel, for sub-pixel shifts
         self.freq_y = jnp.asarray(np.fft.fftfreq(self.padded[0]))
         self.freq_x = jnp.asarray(np.fft.rfftfreq(self.padded[1]))
+        self.freq_x_full = jnp.asarray(np.fft.fftfreq(self.padded[1]))
+        self.nyquist_y = _nyquist(np.fft.fftfreq(self.padded[0]))
+        self.nyquist_x = _nyquist(np.fft.rfftfreq(self.padded[1]))
+        self.nyquist_x_full = _nyquist(np.fft.fftfreq(self.padded[1]))
 
     def pad(self, image, zero):
         """``image`` zero-padded at the end of both axes to the padded shape.
@@ -79,14 +90,41 @@ class FourierConvolver:
         """Linear convolution of ``image`` with the PSF, cropped to the image."""
         return self.finish(self.transform(image))
 
+    def transform_pair(self, canvas_a, canvas_b):
+        """Full complex FFT of ``canvas_a + i canvas_b`` (two padded canvases)."""
+        return jnp.fft.fft2(lax.complex(canvas_a, canvas_b))
+
+    def finish_pair(self, spectrum):
+        """The convolutions of a :meth:`transform_pair` spectrum's two images, cropped.
+
+        Point sources of the first image enter ``spectrum`` with real
+        amplitudes and those of the second with imaginary ones
+        (:meth:`point_spectrum_full`).
+        """
+        out = jnp.fft.ifft2(spectrum * self.kernel_ft_full)
+        out = out[..., : self.shape[0], : self.shape[1]]
+        return jnp.real(out), jnp.imag(out)
+
     def point_spectrum(self, amplitude, x0, y0):
-        """Spectrum of a delta of weight ``amplitude`` at pixel ``(x0, y0)``.
+        """Half spectrum (``rfft2``) of a delta of weight ``amplitude`` at pixel ``(x0, y0)``.
 
         The outer product of two phase ramps, each computed once (see
-        :mod:`socca.models.fusion`).
+        :mod:`socca.models.fusion`). On an axis of even length the Nyquist
+        frequency stands for both +1/2 and -1/2 cycles per pixel, and its
+        term is the real ``cos(pi x0)``: the ramps are then the transforms
+        of real signals, the spectrum that of a real image, and the
+        half (:meth:`point_spectrum`) and full (:meth:`point_spectrum_full`)
+        spectra describe the same image.
         """
-        (ramp_y,) = materialise(jnp.exp(-2j * jnp.pi * self.freq_y * y0))
-        (ramp_x,) = materialise(amplitude * jnp.exp(-2j * jnp.pi * self.freq_x * x0))
+        return self._point(self.freq_x, self.nyquist_x, amplitude, x0, y0)
+
+    def point_spectrum_full(self, amplitude, x0, y0):
+        """Full spectrum (``fft2``) of a delta at ``(x0, y0)``; ``amplitude`` may be complex."""
+        return self._point(self.freq_x_full, self.nyquist_x_full, amplitude, x0, y0)
+
+    def _point(self, freq_x, nyquist_x, amplitude, x0, y0):
+        (ramp_y,) = materialise(_real_ramp(self.freq_y, self.nyquist_y, y0))
+        (ramp_x,) = materialise(amplitude * _real_ramp(freq_x, nyquist_x, x0))
         return ramp_y[:, None] * ramp_x[None, :]
 
     def covers(self, x0, y0):
@@ -94,3 +132,14 @@ class FourierConvolver:
         hy, hx = self.halfwidth
         ny, nx = self.shape
         return (x0 >= -hx) & (x0 <= nx - 1 + hx) & (y0 >= -hy) & (y0 <= ny - 1 + hy)
+
+
+def _nyquist(freq):
+    """Where ``freq`` is the Nyquist frequency (+-1/2 cycle per pixel), as a numpy mask."""
+    return np.abs(np.asarray(freq)) == 0.5
+
+
+def _real_ramp(freq, nyquist, shift):
+    """``exp(-2 pi i freq shift)``, real at the Nyquist frequency (see ``point_spectrum``)."""
+    ramp = jnp.exp(-2j * jnp.pi * freq * shift)
+    return jnp.where(nyquist, jnp.real(ramp), ramp) if nyquist.any() else ramp

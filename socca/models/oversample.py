@@ -198,8 +198,8 @@ class CentreRefiner:
 
 # Unit outward normals and edge directions of the eight right triangles (right, left,
 # top, bottom edges; each split at the foot of the perpendicular from the pole).
-_TRIANGLE_NORMALS = jnp.asarray(np.repeat([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]], 2, 0))
-_TRIANGLE_TANGENTS = jnp.asarray([[0.0, 1.0], [0.0, -1.0]] * 2 + [[1.0, 0.0], [-1.0, 0.0]] * 2)
+_TRIANGLE_NORMALS = np.repeat([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]], 2, 0)
+_TRIANGLE_TANGENTS = np.asarray([[0.0, 1.0], [0.0, -1.0]] * 2 + [[1.0, 0.0], [-1.0, 0.0]] * 2)
 
 
 def apply_correction(target, correction):

@@ -116,59 +116,165 @@ def build_render(components, img, *, doresp=True, doexp=True, include=None):
     pmap : ParameterMap
         Labels, priors and units of the free parameters.
     """
-    pmap = ParameterMap(components)
-    chosen = select_components(list(components), include)
-    grid = RenderGrid(img.grid, img.shape)
-    convolver = FourierConvolver(img.psf) if img.psf is not None else None
-    # a response of ones everywhere is skipped: nothing to apply
-    response = jnp.asarray(img.response) if doresp and np.any(img.response != 1.0) else None
-    exposure = jnp.asarray(img.exposure) if doexp else None
-    extended = [c for c in chosen if c.kind == "extended"]
-    points = [c for c in chosen if c.kind == "point"]
-    backgrounds = [c for c in chosen if c.kind == "background"]
-    zeros = jnp.zeros(img.shape)
+    renderer = Renderer(components, img, doresp=doresp, doexp=doexp, include=include)
+    return renderer.render, renderer.pmap
 
-    def render(theta):
-        values = pmap.resolve(theta)
-        negative = jnp.zeros(img.shape, dtype=bool)
+
+class Sources(NamedTuple):
+    """What one parameter vector puts on the sky, before the PSF (see :meth:`Renderer.sources`)."""
+
+    raw: object  # sources before PSF convolution, response applied, no exposure
+    canvas: object  # extended light x response on the padded canvas, or None
+    points: tuple  # (amplitude, x0, y0) of each point source, for the convolver
+    direct: object  # the image itself where nothing is convolved, else None
+    background: object  # background components, no exposure
+    negative: object  # True where a positivity-constrained component is negative
+
+
+class Renderer:
+    """Components on an image, compiled into pure functions of the parameter vector.
+
+    All static work (grids, PSF transform, which components exist, fixed
+    values) is done here, once. :meth:`render` draws one parameter vector;
+    :meth:`render_pair` draws two and convolves both with one complex FFT
+    pair (see :meth:`socca.models.convolve.FourierConvolver.transform_pair`),
+    which is what batches of evaluations use.
+
+    Parameters
+    ----------
+    components, img, doresp, doexp, include
+        As for :func:`build_render`.
+
+    Attributes
+    ----------
+    pmap : ParameterMap
+        Labels, priors and units of the free parameters.
+    """
+
+    def __init__(self, components, img, *, doresp=True, doexp=True, include=None):
+        self.pmap = ParameterMap(components)
+        chosen = select_components(list(components), include)
+        self.grid = RenderGrid(img.grid, img.shape)
+        self.shape = img.shape
+        # a response of ones everywhere is skipped: nothing to apply
+        self.response = (
+            jnp.asarray(img.response) if doresp and np.any(img.response != 1.0) else None
+        )
+        self.exposure = jnp.asarray(img.exposure) if doexp else None
+        self.extended = [c for c in chosen if c.kind == "extended"]
+        self.points = [c for c in chosen if c.kind == "point"]
+        self.backgrounds = [c for c in chosen if c.kind == "background"]
+        convolve = img.psf is not None and (self.extended or self.points)
+        self.convolver = FourierConvolver(img.psf) if convolve else None
+
+    def sources(self, theta):
+        """The unconvolved light of ``theta``, split as the convolution needs it."""
+        values = self.pmap.resolve(theta)
+        zeros = jnp.zeros(self.shape)
+        negative = jnp.zeros(self.shape, dtype=bool)
         ext, corrections = zeros, []
-        for comp in extended:
-            part, fixes = _image_parts(comp, pmap.component_values(comp, values), grid)
+        for comp in self.extended:
+            part, fixes = _image_parts(comp, self.pmap.component_values(comp, values), self.grid)
             ext = ext + part
             corrections += fixes
             if comp.positive:
                 negative = negative | (_corrected(part, fixes) < 0)
         raw = _corrected(ext, corrections)
-        spectrum, direct = None, (raw if response is None else raw * response)
-        if convolver is not None and (extended or points):
-            spectrum = _spectrum(convolver, ext, corrections, response, theta) if extended else 0.0
-            direct = zeros
-        for comp in points:
-            cvals = pmap.component_values(comp, values)
-            part = comp.image(cvals, grid)
+        canvas = None
+        if self.convolver is not None and self.extended:
+            canvas = _canvas(self.convolver, ext, corrections, self.response, theta)
+        points = []
+        for comp in self.points:
+            cvals = self.pmap.component_values(comp, values)
+            part = comp.image(cvals, self.grid)
             raw = raw + part
             if comp.positive:
                 negative = negative | (part < 0)
-            flux = (
-                cvals["Ic"] if response is None else cvals["Ic"] * _at(response, comp, cvals, grid)
-            )
-            if spectrum is None:
-                direct = direct + (part if response is None else part * response)
-            else:
-                x0, y0 = comp.pixel_position(cvals, grid)
-                amplitude = jnp.where(convolver.covers(x0, y0), flux, 0.0)
-                spectrum = spectrum + convolver.point_spectrum(amplitude, x0, y0)
-        smoothed = direct if spectrum is None else convolver.finish(spectrum)
-        if response is not None:
-            raw = raw * response
+            if self.convolver is not None:
+                points.append(self._point(comp, cvals))
+        if self.response is not None:
+            raw = raw * self.response
+        direct = raw if self.convolver is None else None
         background = zeros
-        for comp in backgrounds:
-            background = background + comp.image(pmap.component_values(comp, values), grid)
-        if exposure is not None:
-            raw, smoothed, background = raw * exposure, smoothed * exposure, background * exposure
-        return Maps(raw, smoothed, background, negative)
+        for comp in self.backgrounds:
+            background = background + comp.image(
+                self.pmap.component_values(comp, values), self.grid
+            )
+        return Sources(raw, canvas, tuple(points), direct, background, negative)
 
-    return render, pmap
+    def _point(self, comp, cvals):
+        """``(amplitude, x0, y0)`` of a point source for the convolver (0 where it would alias)."""
+        flux = cvals["Ic"]
+        if self.response is not None:
+            flux = flux * _at(self.response, comp, cvals, self.grid)
+        x0, y0 = comp.pixel_position(cvals, self.grid)
+        return jnp.where(self.convolver.covers(x0, y0), flux, 0.0), x0, y0
+
+    def _maps(self, sources, smoothed):
+        raw, background = sources.raw, sources.background
+        if self.exposure is not None:
+            raw, smoothed, background = (a * self.exposure for a in (raw, smoothed, background))
+        return Maps(raw, smoothed, background, sources.negative)
+
+    def render(self, theta):
+        """``theta (nfree,) -> Maps``."""
+        sources = self.sources(theta)
+        if self.convolver is None:
+            return self._maps(sources, sources.direct)
+        conv = self.convolver
+        spectrum = 0.0 if sources.canvas is None else conv.transform(sources.canvas)
+        for amplitude, x0, y0 in sources.points:
+            spectrum = spectrum + conv.point_spectrum(amplitude, x0, y0)
+        return self._maps(sources, conv.finish(spectrum))
+
+    def render_pair(self, theta_a, theta_b):
+        """``(Maps, Maps)`` of two parameter vectors, convolved with one complex FFT pair.
+
+        Each image enters the pair scaled by a power of two that brings its
+        largest value near 1, so that the rounding one leaves in the other
+        stays at the level of each one's own; an image with a NaN or
+        infinite value enters as zeros and comes out as NaN, as it would
+        alone, without spoiling its partner.
+        """
+        a, b = self.sources(theta_a), self.sources(theta_b)
+        if self.convolver is None:
+            return self._maps(a, a.direct), self._maps(b, b.direct)
+        conv = self.convolver
+        (ok_a, scale_a), (ok_b, scale_b) = _pair_scale(a), _pair_scale(b)
+        spectrum = 0.0
+        if self.extended:
+            spectrum = conv.transform_pair(
+                jnp.where(ok_a, a.canvas * scale_a, 0.0), jnp.where(ok_b, b.canvas * scale_b, 0.0)
+            )
+        for ok, weight, sources in ((ok_a, scale_a, a), (ok_b, 1j * scale_b, b)):
+            for amplitude, x0, y0 in sources.points:
+                amplitude = jnp.where(ok, weight * amplitude, 0.0)
+                x0, y0 = jnp.where(ok, x0, 0.0), jnp.where(ok, y0, 0.0)
+                spectrum = spectrum + conv.point_spectrum_full(amplitude, x0, y0)
+        smoothed_a, smoothed_b = conv.finish_pair(spectrum)
+        smoothed_a = jnp.where(ok_a, smoothed_a / jnp.where(ok_a, scale_a, 1.0), jnp.nan)
+        smoothed_b = jnp.where(ok_b, smoothed_b / jnp.where(ok_b, scale_b, 1.0), jnp.nan)
+        return self._maps(a, smoothed_a), self._maps(b, smoothed_b)
+
+
+def _pair_scale(sources):
+    """``(finite, scale)`` of one image of a complex pair (see :meth:`Renderer.render_pair`).
+
+    ``scale`` is an exact power of two near the inverse of the image's
+    largest value (its canvas and point amplitudes), 1 for an empty image;
+    ``finite`` is False where a value or a point position is not.
+    """
+    largest = jnp.zeros(())
+    if sources.canvas is not None:
+        # NaN mapped to inf explicitly: XLA:CPU's max may skip NaN
+        canvas = sources.canvas
+        largest = jnp.max(jnp.where(jnp.isfinite(canvas), jnp.abs(canvas), jnp.inf))
+    finite = jnp.isfinite(largest)
+    for amplitude, x0, y0 in sources.points:
+        largest = jnp.maximum(largest, jnp.abs(amplitude))
+        finite = finite & jnp.isfinite(amplitude) & jnp.isfinite(x0) & jnp.isfinite(y0)
+    _, exponent = jnp.frexp(jnp.where(finite & (largest > 0), largest, 1.0))
+    return finite, jnp.ldexp(1.0, -exponent)
 
 
 def _image_parts(comp, values, grid):
@@ -183,8 +289,8 @@ def _corrected(image, corrections):
     return image
 
 
-def _spectrum(convolver, image, corrections, response, theta):
-    """The transform of the zero-padded extended light, corrections added on the canvas.
+def _canvas(convolver, image, corrections, response, theta):
+    """The extended light zero-padded for the convolution, corrections added on the canvas.
 
     Padding first and correcting the canvas in place keeps the image's pass
     through memory to one: correcting the image first made XLA rewrite all
@@ -197,7 +303,7 @@ def _spectrum(convolver, image, corrections, response, theta):
         if response is not None:
             delta = delta * lax.dynamic_slice(response, origin, delta.shape)
         canvas = apply_correction(canvas, (delta, origin))
-    return convolver.transform(canvas)
+    return canvas
 
 
 def _at(image, point, values, grid):

@@ -171,12 +171,19 @@ def configure_threads():
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_cpu_multi_thread_eigen" in flags:
         return
-    from socca.parallel.pool import SINGLE_THREAD_XLA, cpu_count
+    from socca.parallel.pool import SINGLE_THREAD_XLA
+
+    if cores_per_rank() <= 1:
+        os.environ["XLA_FLAGS"] = f"{flags} {SINGLE_THREAD_XLA}".strip()
+
+
+def cores_per_rank():
+    """CPUs this process may use: those it is bound to, else the node's shared among its ranks."""
+    from socca.parallel.pool import cpu_count
 
     total = os.cpu_count() or 1
     cpus = cpu_count()
-    if (cpus if cpus < total else total // ranks) <= 1:
-        os.environ["XLA_FLAGS"] = f"{flags} {SINGLE_THREAD_XLA}".strip()
+    return max(1, cpus if cpus < total else total // local_size())
 
 
 class Failure:

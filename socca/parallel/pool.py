@@ -33,6 +33,7 @@ import dill
 import numpy as np
 
 from socca.inference.accounting import flagged_functions
+from socca.parallel import devices
 from socca.parallel.batching import Bucketed, split
 
 # XLA flags giving a CPU worker a single compute thread
@@ -143,10 +144,13 @@ def worker_env(threads):
     """Environment variables for worker processes running ``threads`` threads each.
 
     Thread counts of OpenMP/BLAS and, for one thread, XLA's CPU flags are set
-    unless the user already set them; GPU memory is not preallocated, so that
+    unless the user already set them; each worker presents the CPU to JAX as
+    one device (the workers are the parallelism, see
+    :mod:`socca.parallel.devices`); GPU memory is not preallocated, so that
     workers sharing an accelerator do not each claim most of it.
     """
     env = {name: str(threads) for name in THREAD_VARIABLES if name not in os.environ}
+    env[devices.ENV] = "1"
     flags = os.environ.get("XLA_FLAGS", "")
     if threads == 1 and "xla_cpu_multi_thread_eigen" not in flags:
         env["XLA_FLAGS"] = f"{flags} {SINGLE_THREAD_XLA}".strip()

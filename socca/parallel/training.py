@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 
 from socca.errors import InputError
+from socca.parallel import devices
 
 ENV = "SOCCA_TRAINING_WORKERS"  # 0 turns the pool off; a number caps its size
 MAX_WORKERS = 4
@@ -73,6 +74,7 @@ def _executor(size):
     if executor is None:
         # one BLAS thread per worker: the workers themselves are the parallelism
         env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        env[devices.ENV] = "1"  # in case a worker imports socca
         executor = ProcessPoolExecutor(max_workers=size, env=env)
         _executors[size] = executor
     return executor

@@ -80,7 +80,7 @@ def test_problem_refuses_what_is_not_a_model_and_an_image(setup):
 def test_chunks_shrink_as_the_spectra_grow():
     from types import SimpleNamespace
 
-    from socca.inference.problem import cpu_chunk
+    from socca.inference.batched import cpu_chunk
 
     psf = np.zeros((35, 35))
     psf[17, 17] = 1.0

@@ -68,6 +68,7 @@ def test_worker_env_limits_threads(monkeypatch):
     env = worker_env(1)
     assert "XLA_FLAGS" not in env and "OMP_NUM_THREADS" not in env  # the user's settings win
     assert "XLA_FLAGS" not in worker_env(4)
+    assert worker_env(4)["SOCCA_CPU_DEVICES"] == "1"  # the workers are the parallelism
 
 
 # ----------------------------------------------------------------------------- refused options
