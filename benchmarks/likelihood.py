@@ -7,10 +7,10 @@ Sérsic) is compiled and its batched log-likelihood timed beside the
 interleaved rounds so that the load of a shared machine falls on both alike;
 the ratio quoted is that of the medians over the rounds (the machine's speed
 for batches moves by up to ~1.7x from minute to minute on a shared virtual
-machine, so medians of many short rounds), against the faster
-of the FFT pair on the whole batch and in the chunks the likelihood itself
-uses on a CPU (``socca.inference.problem.cpu_chunk``: 16 images at 128², 4 at
-256², 1 from 512²). For the tutorial,
+machine, so medians of many short rounds), against the fastest of the FFT
+pair on the whole batch, two images at a time (the likelihood's steps on a
+CPU), and two at a time on every CPU device at once (as the likelihood
+splits its batches, see ``socca.inference.batched``). For the tutorial,
 one-at-a-time calls are timed the same way against batches of 64 and 256.
 
 Run alone: ``.venv/bin/python benchmarks/likelihood.py [--sizes 256 512]``;
@@ -34,7 +34,6 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from socca.cli import quickstart_fit_model
 from socca.data import Image
 from socca.inference import Problem
-from socca.inference.batched import cpu_chunk
 from socca.models.convolve import FourierConvolver
 from socca.noise import Normal
 from socca.parallel.devices import batch_devices
@@ -43,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("SOCCA_DATA", HERE.parent.parent / "shared" / "data"))
 ARCSEC = 1 / 3600
 ROUNDS = 15
+STEP = 2  # images per step of the likelihood's loop on a CPU (one complex FFT pair)
 WARMUP_S = 2.0
 
 
@@ -147,7 +147,7 @@ def versus_fft(img, batch, budget_s=0.1):
     thetas = _thetas(problem, batch)
     padded = FourierConvolver(img.psf).padded
     images = jnp.asarray(np.random.default_rng(2).normal(size=(batch, *img.shape)))
-    chunk = cpu_chunk(img) if batch % cpu_chunk(img) == 0 else None
+    chunk = STEP if batch % STEP == 0 else None
     devices = batch_devices()
     jax.block_until_ready(problem.loglike_batch(thetas))
     one = _seconds(problem.loglike_batch, thetas, 1)

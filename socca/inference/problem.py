@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from socca.errors import InputError, InputTypeError
-from socca.inference.batched import BatchedLoglike, cpu_chunk
+from socca.inference.batched import BatchedLoglike
 from socca.inference.fingerprint import fingerprint
 from socca.models.render import Renderer
 from socca.parallel.devices import Compiled, batch_devices
@@ -72,11 +72,11 @@ class Problem:
             pair = jnp.asarray(pair, dtype=float)
             return jnp.stack([score(m) for m in renderer.render_pair(pair[0], pair[1])])
 
-        chunk, devices = cpu_chunk(img), batch_devices()
+        devices = batch_devices()
         self.loglike = Compiled(_finite(flagged))
         self.loglike_flagged = Compiled(flagged)
-        self.loglike_batch = BatchedLoglike(_finite(flagged_pair), chunk, devices)
-        self.loglike_batch_flagged = BatchedLoglike(flagged_pair, chunk, devices)
+        self.loglike_batch = BatchedLoglike(_finite(flagged_pair), devices)
+        self.loglike_batch_flagged = BatchedLoglike(flagged_pair, devices)
         self.fingerprint = fingerprint(model, img, pmap)
         self.prior_transform = jax.jit(self._prior_transform)
         self.log_prior = jax.jit(self._log_prior)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 CPU_ROWS = 32  # rows per likelihood call on a CPU
-CPU_CHUNK = 16  # most rows per chunk inside a compiled batched likelihood on a CPU
-CPU_CACHE_BYTES = 4 * 2**20  # spectra of one chunk should fit in this (see Problem)
 
 
 def accelerated():

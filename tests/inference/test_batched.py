@@ -12,19 +12,14 @@ from socca.inference.batched import BatchedLoglike, layout
 
 
 @pytest.mark.parametrize(
-    "n, pairs_per_chunk, ndevices",
-    list(itertools.product([1, 2, 3, 7, 16, 63, 64, 100, 257], [1, 2, 8], [0, 1, 2, 3, 8])),
+    "n, ndevices", list(itertools.product([1, 2, 3, 7, 16, 63, 64, 100, 257], [0, 1, 2, 3, 8]))
 )
-def test_layout_covers_every_row_with_little_padding(n, pairs_per_chunk, ndevices):
-    used, chunks, size = layout(n, pairs_per_chunk, ndevices)
-    pairs = -(-n // 2)
-    assert 1 <= used <= max(1, min(ndevices, pairs))
-    assert 2 * used * chunks * size >= n  # every row has a slot
-    if ndevices:
-        assert size <= pairs_per_chunk  # a chunk never exceeds its size
-        assert used * chunks * (size - 1) < pairs  # chunks as full as equal chunks allow
-    else:
-        assert (chunks, size) == (1, pairs)  # an accelerator: one chunk of all pairs
+def test_layout_covers_every_row_with_little_padding(n, ndevices):
+    used, pairs = layout(n, ndevices)
+    needed = -(-n // 2)
+    assert 1 <= used <= max(1, min(ndevices, needed))
+    assert 2 * used * pairs >= n  # every row has a slot
+    assert used * (pairs - 1) < needed  # no device holds padding alone
 
 
 def quadratic_pair(pair):
@@ -42,7 +37,7 @@ def rows(n, seed=0):
 def test_a_batch_gives_each_row_its_own_value(n, devices):
     cpus = tuple(jax.devices("cpu"))
     chosen = {"all": cpus, "one": cpus[:1], "accelerator": ()}[devices]
-    batch = BatchedLoglike(quadratic_pair, chunk=4, devices=chosen)
+    batch = BatchedLoglike(quadratic_pair, devices=chosen)
     thetas = rows(n)
     expected = np.where(thetas[:, 0] < 0, -np.inf, -0.5 * np.sum(thetas**2, axis=1))
     got = np.asarray(batch(thetas))
@@ -51,7 +46,7 @@ def test_a_batch_gives_each_row_its_own_value(n, devices):
 
 
 def test_traced_batches_run_inside_the_callers_program():
-    batch = BatchedLoglike(quadratic_pair, chunk=4, devices=tuple(jax.devices("cpu")))
+    batch = BatchedLoglike(quadratic_pair, devices=tuple(jax.devices("cpu")))
     thetas = np.abs(rows(9))
     np.testing.assert_allclose(jax.jit(batch)(thetas), -0.5 * np.sum(thetas**2, axis=1))
     grad = jax.grad(lambda t: jnp.sum(batch(t)))(thetas)
@@ -59,6 +54,6 @@ def test_traced_batches_run_inside_the_callers_program():
 
 
 def test_a_batch_must_be_two_dimensional():
-    batch = BatchedLoglike(quadratic_pair, chunk=4, devices=tuple(jax.devices("cpu")) * 2)
+    batch = BatchedLoglike(quadratic_pair, devices=tuple(jax.devices("cpu")) * 2)
     with pytest.raises(InputError, match=r"expected an \(n, nfree\) array, got shape \(3,\)"):
         batch(np.zeros(3))

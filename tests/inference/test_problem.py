@@ -8,7 +8,6 @@ from socca.data import Image
 from socca.errors import InputTypeError
 from socca.inference import Problem
 from socca.noise import Normal
-from socca.parallel.batching import CPU_CHUNK
 from tests.conftest import gaussian_psf, make_hdu
 from tests.models.test_model import quickstart_model
 
@@ -36,7 +35,7 @@ def draws(problem, n, seed=0):
     return np.asarray(problem.prior_transform(u))
 
 
-@pytest.mark.parametrize("n", [1, 5, CPU_CHUNK, CPU_CHUNK + 1, 40, 100])
+@pytest.mark.parametrize("n", [1, 2, 5, 16, 17, 40, 100])
 def test_batches_of_any_size_equal_single_calls(problem, n):
     thetas = draws(problem, n, seed=n)
     single = np.array([float(problem.loglike(t)) for t in thetas])
@@ -75,16 +74,3 @@ def test_problem_refuses_what_is_not_a_model_and_an_image(setup):
         Problem(model, "image.fits")
     with pytest.raises(InputTypeError, match="mod: expected a socca.models.Model, got list"):
         Problem(list(model.components), img)
-
-
-def test_chunks_shrink_as_the_spectra_grow():
-    from types import SimpleNamespace
-
-    from socca.inference.batched import cpu_chunk
-
-    psf = np.zeros((35, 35))
-    psf[17, 17] = 1.0
-    psf[0, 0] = 1.0  # half-width 17, as the tutorial PSF
-    sizes = {n: cpu_chunk(SimpleNamespace(shape=(n, n), psf=psf)) for n in (32, 128, 256, 512)}
-    assert sizes == {32: CPU_CHUNK, 128: 16, 256: 4, 512: 1}
-    assert cpu_chunk(SimpleNamespace(shape=(2048, 2048), psf=None)) == 1
