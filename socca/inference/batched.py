@@ -69,15 +69,13 @@ class BatchedLoglike:
         self._split = {}
 
     def __call__(self, thetas):
-        if isinstance(thetas, jax.core.Tracer) or len(self.devices) < 2:
+        if isinstance(thetas, jax.core.Tracer):
             return self._whole(thetas)
         thetas = np.asarray(thetas, dtype=float)
         if thetas.ndim != 2:
             raise InputError(f"thetas: expected an (n, nfree) array, got shape {thetas.shape}")
         n = thetas.shape[0]
-        if n == 0:
-            return jnp.zeros(0)
-        used, pairs = layout(n, len(self.devices))
+        used, pairs = layout(n, len(self.devices)) if n else (1, 0)
         if used < 2:
             return self._whole(thetas)
         rows = 2 * used * pairs

@@ -53,7 +53,8 @@ def test_traced_batches_run_inside_the_callers_program():
     np.testing.assert_allclose(grad, -thetas, rtol=1e-14)
 
 
-def test_a_batch_must_be_two_dimensional():
-    batch = BatchedLoglike(quadratic_pair, devices=tuple(jax.devices("cpu")) * 2)
+@pytest.mark.parametrize("ndevices", [0, 1, 2])
+def test_a_batch_must_be_two_dimensional(ndevices):
+    batch = BatchedLoglike(quadratic_pair, devices=(jax.devices("cpu")[0],) * ndevices)
     with pytest.raises(InputError, match=r"expected an \(n, nfree\) array, got shape \(3,\)"):
         batch(np.zeros(3))
