@@ -189,9 +189,7 @@ def main():
         + "\n\n| image | padded | loglike batched (ms/eval) | FFT pair, whole batch (ms/eval) "
         "| FFT pair, two images per step (ms/eval) | FFT pair, two per step on every CPU device "
         "(ms/eval) | ratio to the fastest |\n"
-        "|---|---|---|---|---|---|---|\n"
-        + "\n".join(details)
-        + "\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(details) + "\n"
     )
     if table:
         text += f"\nQuickstart posterior:\n\n```\n{table.strip()}\n```\n"
