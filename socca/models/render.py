@@ -240,7 +240,7 @@ class Renderer:
         if self.convolver is None:
             return self._maps(a, a.direct), self._maps(b, b.direct)
         conv = self.convolver
-        (ok_a, scale_a), (ok_b, scale_b) = _pair_scale(a), _pair_scale(b)
+        (ok_a, scale_a, _), (ok_b, scale_b, _) = scales = _pair_scale(a), _pair_scale(b)
         spectrum = 0.0
         if self.extended:
             spectrum = conv.transform_pair(
@@ -251,14 +251,19 @@ class Renderer:
                 amplitude = jnp.where(ok, weight * amplitude, 0.0)
                 x0, y0 = jnp.where(ok, x0, 0.0), jnp.where(ok, y0, 0.0)
                 spectrum = spectrum + conv.point_spectrum_full(amplitude, x0, y0)
-        smoothed_a, smoothed_b = conv.finish_pair(spectrum)
-        smoothed_a = jnp.where(ok_a, smoothed_a / jnp.where(ok_a, scale_a, 1.0), jnp.nan)
-        smoothed_b = jnp.where(ok_b, smoothed_b / jnp.where(ok_b, scale_b, 1.0), jnp.nan)
-        return self._maps(a, smoothed_a), self._maps(b, smoothed_b)
+        return tuple(
+            self._maps(sources, jnp.where(ok, smoothed * unscale, jnp.nan))
+            for sources, (ok, _, unscale), smoothed in zip(
+                (a, b), scales, conv.finish_pair(spectrum), strict=True
+            )
+        )
+
+
+MAX_EXPONENT = 1000  # of the power of two that scales an image in a complex pair
 
 
 def _pair_scale(sources):
-    """``(finite, scale)`` of one image of a complex pair (see :meth:`Renderer.render_pair`).
+    """``(finite, scale, 1 / scale)`` of one image of a complex pair (see ``render_pair``).
 
     ``scale`` is an exact power of two near the inverse of the image's
     largest value (its canvas and point amplitudes), 1 for an empty image;
@@ -274,7 +279,8 @@ def _pair_scale(sources):
         largest = jnp.maximum(largest, jnp.abs(amplitude))
         finite = finite & jnp.isfinite(amplitude) & jnp.isfinite(x0) & jnp.isfinite(y0)
     _, exponent = jnp.frexp(jnp.where(finite & (largest > 0), largest, 1.0))
-    return finite, jnp.ldexp(1.0, -exponent)
+    exponent = jnp.clip(exponent, -MAX_EXPONENT, MAX_EXPONENT)  # both powers stay finite
+    return finite, jnp.ldexp(1.0, -exponent), jnp.ldexp(1.0, exponent)
 
 
 def _image_parts(comp, values, grid):

@@ -97,3 +97,21 @@ def test_a_failed_image_fails_alone_without_spoiling_its_partner(bad):
     b, a = renderer.render_pair(jnp.asarray(unplaced), jnp.asarray(THETA_A))
     assert np.all(np.isnan(np.asarray(b.smoothed)))
     assert_maps_equal(a, renderer.render(jnp.asarray(THETA_A)), atol=1e-10)
+
+
+@pytest.mark.parametrize("amplitude", [1e-300, 1e-200, 1e300])
+def test_extreme_but_finite_images_pair_as_scaled_renders(amplitude):
+    """The light is linear in the amplitudes: a render at amplitude 1, scaled, is the reference.
+
+    (Subnormal amplitudes, below 2.2e-308, are not compared: XLA:CPU treats them as zero.)
+    """
+    renderer = Renderer(model().components, image())
+    extreme, unit = THETA_B.copy(), THETA_B.copy()
+    extreme[[2, 6]], unit[[2, 6]] = amplitude, 1.0
+    a, b = renderer.render_pair(jnp.asarray(extreme), jnp.asarray(THETA_A))
+    expected = np.asarray(renderer.render(jnp.asarray(unit)).smoothed) * amplitude
+    assert np.all(np.isfinite(np.asarray(a.smoothed)))
+    # XLA:CPU flushes subnormal results (below 2.2e-308) to zero
+    atol = 1e-8 * np.max(np.abs(expected)) + 1e-307
+    np.testing.assert_allclose(a.smoothed, expected, rtol=0, atol=atol)
+    assert_maps_equal(b, renderer.render(jnp.asarray(THETA_A)), atol=1e-10)
