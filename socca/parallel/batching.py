@@ -1,11 +1,11 @@
 """Batches of parameter vectors: padding to few shapes, sizing, splitting among workers.
 
-On a CPU a batched likelihood costs least per point in modest batches: on
-the tutorial image (128², FFTs of 162²) a point costs 0.43-0.45 ms in
-batches of up to 32 and 0.66 ms in batches of 100 or more, whose
-intermediate arrays no longer fit the caches. Large batches are therefore
-evaluated in equal chunks of at most ``CPU_ROWS`` rows on a CPU. On a GPU or
-TPU a batch of hundreds costs about what one point does, and batches go whole.
+Pool workers and MPI ranks evaluate their shares in calls of at most
+``CPU_ROWS`` rows on a CPU (a whole share on a GPU or TPU, where a batch of
+hundreds costs about what one point does). The compiled batched likelihood
+already goes through a batch one pair of points at a time
+(:mod:`socca.inference.batched`), so that bound no longer protects the
+caches, as it did when it was set; it only caps the rows of one call.
 """
 
 from __future__ import annotations
