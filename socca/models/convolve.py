@@ -23,14 +23,17 @@ def psf_halfwidth(psf: np.ndarray) -> tuple[int, int]:
     return int(np.max(np.abs(rows - cy))), int(np.max(np.abs(cols - cx)))
 
 
-def padded_shape(shape, halfwidth) -> tuple[int, int]:
+def padded_shape(shape, halfwidth, reach=None) -> tuple[int, int]:
     """FFT-friendly padded size free of wrap-around.
 
-    Padding by twice the PSF half-width keeps both the light of the image
-    and that of point sources up to one half-width outside it from wrapping
-    into the image.
+    The image's own light needs one PSF half-width of padding; a point
+    source up to ``reach`` pixels outside the image (default: a half-width,
+    the farthest that can still shine on it) needs that much more.
     """
-    return tuple(next_fast_len(n + 2 * h, real=True) for n, h in zip(shape, halfwidth, strict=True))
+    reach = halfwidth if reach is None else reach
+    return tuple(
+        next_fast_len(n + h + r, real=True) for n, h, r in zip(shape, halfwidth, reach, strict=True)
+    )
 
 
 class FourierConvolver:
@@ -48,13 +51,21 @@ class FourierConvolver:
     ----------
     psf : numpy.ndarray
         Kernel of the image's shape, centred at index ``(n - 1) // 2``.
+    reach : tuple of int, optional
+        Pixels (rows, columns) by which point sources may lie outside the
+        image (:func:`socca.models.reach.point_reach`); at most, and by
+        default, the PSF's half-width. Points farther out are not drawn
+        (:meth:`covers`).
     """
 
-    def __init__(self, psf: np.ndarray):
+    def __init__(self, psf: np.ndarray, reach=None):
         psf = np.asarray(psf, dtype=np.float64)
         self.shape = psf.shape
         self.halfwidth = psf_halfwidth(psf)
-        self.padded = padded_shape(self.shape, self.halfwidth)
+        self.padded = padded_shape(self.shape, self.halfwidth, reach)
+        # what the padding allows, which next_fast_len may make more than asked
+        sizes = zip(self.shape, self.halfwidth, self.padded, strict=True)
+        self.reach = tuple(min(h, p - n - h) for n, h, p in sizes)
         kernel = np.zeros(self.padded)
         kernel[: self.shape[0], : self.shape[1]] = psf
         centre = tuple((s - 1) // 2 for s in self.shape)
@@ -129,7 +140,7 @@ class FourierConvolver:
 
     def covers(self, x0, y0):
         """True where a point source at ``(x0, y0)`` can shine on the image without aliasing."""
-        hy, hx = self.halfwidth
+        hy, hx = self.reach
         ny, nx = self.shape
         return (x0 >= -hx) & (x0 <= nx - 1 + hx) & (y0 >= -hy) & (y0 <= ny - 1 + hy)
 

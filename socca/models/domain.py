@@ -104,7 +104,7 @@ def check_number(owner: str, name: str, value: float, domain: Domain) -> None:
         )
 
 
-def _support_bounds(dist) -> tuple[float, float] | None:
+def support_bounds(dist) -> tuple[float, float] | None:
     """``(low, high)`` of a scalar prior's support, or None when it cannot be read."""
     try:
         support = dist.support
@@ -160,7 +160,7 @@ def check_prior(owner: str, name: str, dist, domain: Domain) -> None:
     """
     if domain.unbounded or dist.batch_shape or dist.event_shape:
         return
-    bounds = _support_bounds(dist)
+    bounds = support_bounds(dist)
     if bounds is None:
         return
     problems = []

@@ -25,6 +25,11 @@ class Tie:
     function: object
     arguments: tuple[str, ...]
 
+    @property
+    def alias(self) -> str | None:
+        """The one label this tie copies (``boundto``), or None for a function of labels."""
+        return self.arguments[0] if self.function is _identity else None
+
 
 def label(comp, name: str) -> str:
     """The label of parameter ``name`` of component ``comp``."""

@@ -16,10 +16,11 @@ import numpy as np
 from jax import lax
 
 from socca.errors import InputError, InputIndexError, InputTypeError
-from socca.models.convolve import FourierConvolver
+from socca.models.convolve import FourierConvolver, psf_halfwidth
 from socca.models.fusion import traced_zero
 from socca.models.oversample import CentreRefiner, apply_correction
 from socca.models.parameters import ParameterMap
+from socca.models.reach import point_reach
 
 
 class Maps(NamedTuple):
@@ -164,8 +165,12 @@ class Renderer:
         self.extended = [c for c in chosen if c.kind == "extended"]
         self.points = [c for c in chosen if c.kind == "point"]
         self.backgrounds = [c for c in chosen if c.kind == "background"]
-        convolve = img.psf is not None and (self.extended or self.points)
-        self.convolver = FourierConvolver(img.psf) if convolve else None
+        self.convolver = None
+        if img.psf is not None and (self.extended or self.points):
+            reach = point_reach(
+                self.pmap, self.points, self.grid, self.shape, psf_halfwidth(img.psf)
+            )
+            self.convolver = FourierConvolver(img.psf, reach)
 
     def sources(self, theta):
         """The unconvolved light of ``theta``, split as the convolution needs it."""

@@ -28,9 +28,9 @@ ncores (or num_chains) : int, default 1
 chain_method : {'parallel', 'vectorized', 'sequential'}, optional
     How chains run: by default ``'parallel'`` (one per JAX device) when there
     are at least as many devices as chains, otherwise ``'vectorized'`` (all
-    chains in one vmapped program on one device, the usual case on a CPU; set
-    ``XLA_FLAGS=--xla_force_host_platform_device_count=N`` before importing
-    JAX for N CPU devices).
+    chains in one vmapped program on one device). On a CPU socca makes one
+    JAX device per core (:mod:`socca.parallel.devices`), so chains run side
+    by side up to the core count; ``SOCCA_CPU_DEVICES=1`` gives one device.
 target_accept_prob : float, default 0.8
 max_tree_depth : int, default 10
 dense_mass : bool, default False
