@@ -1,18 +1,15 @@
-"""Batches of parameter vectors: padding to few shapes, sizing, splitting among workers.
+"""Batches of parameter vectors: padding to few shapes, splitting among workers.
 
-Pool workers and MPI ranks evaluate their shares in calls of at most
-``CPU_ROWS`` rows on a CPU (a whole share on a GPU or TPU, where a batch of
-hundreds costs about what one point does). The compiled batched likelihood
-already goes through a batch one pair of points at a time
-(:mod:`socca.inference.batched`), so that bound no longer protects the
-caches, as it did when it was set; it only caps the rows of one call.
+Pool workers and MPI ranks evaluate their whole share in one call: the
+compiled batched likelihood goes through a batch one pair of points at a
+time on a CPU (:mod:`socca.inference.batched`), so a large share needs no
+more memory than a small one, and on a GPU a batch of hundreds costs about
+what one point does.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-CPU_ROWS = 32  # rows per likelihood call on a CPU
 
 
 def accelerated():
@@ -20,28 +17,6 @@ def accelerated():
     import jax
 
     return jax.default_backend() != "cpu"
-
-
-def device_rows():
-    """Rows per likelihood call: ``CPU_ROWS`` on a CPU, None (no limit) on an accelerator."""
-    return None if accelerated() else CPU_ROWS
-
-
-def in_chunks(fn, x, rows):
-    """``fn(x)`` computed in equal chunks of at most ``rows`` rows (None: in one call).
-
-    The last chunk is padded by repeating the last row, so that all chunks
-    have one shape; the padding is dropped from the answer.
-    """
-    n = x.shape[0]
-    if not rows or n <= rows:
-        return np.asarray(fn(x), dtype=float)
-    parts = -(-n // rows)
-    size = -(-n // parts)
-    if parts * size > n:
-        x = np.concatenate([x, np.repeat(x[-1:], parts * size - n, axis=0)])
-    out = [np.asarray(fn(x[i : i + size]), dtype=float) for i in range(0, parts * size, size)]
-    return np.concatenate(out)[:n]
 
 
 def bucket(n, largest):
@@ -60,15 +35,12 @@ class Bucketed:
     """A jit-compiled ``(n, ndim) -> (n,)`` function called on numpy batches.
 
     Each batch is padded (repeating its last row) to :func:`bucket` size, so
-    that JAX traces the function for few shapes whatever sizes arrive, and
-    evaluated in chunks of at most ``rows`` rows (see :func:`in_chunks`).
+    that JAX traces the function for few shapes whatever sizes arrive.
 
     Parameters
     ----------
     batch_fn : callable
         ``(n, ndim) -> (n,)``, e.g. ``Problem.loglike_batch``.
-    rows : int or None, optional
-        Largest chunk per call; default :func:`device_rows`.
 
     Attributes
     ----------
@@ -76,9 +48,8 @@ class Bucketed:
         Rows evaluated (padding excluded), calls made and largest batch seen.
     """
 
-    def __init__(self, batch_fn, rows="device"):
+    def __init__(self, batch_fn):
         self.batch_fn = batch_fn
-        self.rows = device_rows() if rows == "device" else rows
         self.ncall = self.nbatch = self.largest = 0
 
     def __call__(self, x):
@@ -92,7 +63,7 @@ class Bucketed:
         self.nbatch += 1
         if size > n:
             x = np.concatenate([x, np.repeat(x[-1:], size - n, axis=0)])
-        return in_chunks(self.batch_fn, x, self.rows)[:n]
+        return np.asarray(self.batch_fn(x), dtype=float)[:n]
 
 
 def split(x, parts):
