@@ -20,7 +20,7 @@ from socca.models.domain import support_bounds
 from socca.models.parameters import label
 
 SAMPLES = 9  # positions per side of a prior's (RA, Dec) box projected to pixels
-MARGIN = 1.0  # pixels added to what the samples show, for the curvature between them
+MARGIN = 1.0  # pixels added to what the samples show, for curvature and rounding
 MAX_BOX_DEG = 10.0  # wider boxes may fold in the gnomonic projection: assume the worst
 
 
@@ -59,25 +59,23 @@ def point_reach(pmap, points, grid, shape, halfwidth) -> tuple[int, int]:
         The PSF half-width per axis: the answer never exceeds it, and is it
         for a point whose position is not bounded.
     """
-    reach = np.zeros(2)
+    reach = np.full(2, -np.inf)
     for comp in points:
         box = [parameter_bounds(pmap, label(comp, name)) for name in ("xc", "yc")]
         if None in box or max(high - low for low, high in box) > MAX_BOX_DEG:
             return tuple(int(h) for h in halfwidth)
         ra, dec = np.meshgrid(*(np.linspace(low, high, SAMPLES) for low, high in box))
         x, y = (np.asarray(v) for v in comp.pixel_position({"xc": ra, "yc": dec}, grid))
-        outside = [_outside(y, shape[0]), _outside(x, shape[1])]
-        if not all(map(math.isfinite, outside)):
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
             return tuple(int(h) for h in halfwidth)
-        reach = np.maximum(reach, outside)
+        reach = np.maximum(reach, [_excess(y, shape[0]), _excess(x, shape[1])])
+    # a point within MARGIN of an edge still gets room, against curvature and rounding
     return tuple(
-        min(int(h), math.ceil(r + MARGIN)) if r > 0 else 0
+        int(np.clip(math.ceil(r + MARGIN), 0, h)) if math.isfinite(r) else 0
         for r, h in zip(reach, halfwidth, strict=True)
     )
 
 
-def _outside(position, n) -> float:
-    """How far ``position`` goes past either end of an axis of ``n`` pixels (0 inside)."""
-    if not np.all(np.isfinite(position)):
-        return math.inf
-    return max(0.0, -float(position.min()), float(position.max()) - (n - 1))
+def _excess(position, n) -> float:
+    """How far ``position`` goes past the farther end of an axis of ``n`` pixels (< 0 inside)."""
+    return max(-float(position.min()), float(position.max()) - (n - 1))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from astropy.wcs import WCS
 from scipy import signal
+from scipy.fft import next_fast_len
 
 from socca import priors
 from socca.data import Image
@@ -71,14 +72,26 @@ def test_points_on_the_image_need_half_the_padding():
     assert FourierConvolver(img.psf).padded == (72, 80)
 
 
-def test_reach_follows_a_prior_past_the_edge():
+@pytest.mark.parametrize(
+    "x_range, y_range, expected",
+    [
+        ((-2.5, 10.0), (5.0, 30.0), (0, 4)),  # 2.5 pixels off, one of margin, rounded up
+        ((40.0, 46.5), (5.0, 30.0), (0, 1)),  # half a pixel inside: the margin alone
+        ((20.0, 30.0), (-0.5, 10.0), (2, 0)),
+        ((20.0, 30.0), (10.0, 20.0), (0, 0)),  # well inside
+        ((-40.0, 10.0), (5.0, 30.0), (0, 15)),  # farther than the PSF reaches: a half-width
+    ],
+)
+def test_reach_follows_a_prior_past_the_edge(x_range, y_range, expected):
     img = image()
-    edge = point_in_box(img, (-2.5, 10.0), (5.0, 30.0))  # 2.5 pixels left of the image
-    renderer = Renderer(Model([edge]).components, img)
-    halfwidth = (15, 15)
-    # 2.5 pixels and one of margin, rounded up; none along the rows
-    assert point_reach(renderer.pmap, [edge], renderer.grid, SHAPE, halfwidth) == (0, 4)
-    assert renderer.convolver.padded == (60, 72)  # 40 + 15 -> 60, 48 + 15 + 4 -> 72
+    point = point_in_box(img, x_range, y_range)
+    renderer = Renderer(Model([point]).components, img)
+    assert point_reach(renderer.pmap, [point], renderer.grid, SHAPE, (15, 15)) == expected
+    reach = np.asarray(renderer.convolver.reach)
+    assert np.all(reach >= expected)
+    assert renderer.convolver.padded == tuple(
+        next_fast_len(n + 15 + r, real=True) for n, r in zip(SHAPE, expected, strict=True)
+    )
 
 
 def functional_position():
