@@ -63,7 +63,9 @@ class Problem:
         self.units = tuple(pmap.units[k] for k in self.labels)
         self.priors = tuple(pmap.free[k] for k in self.labels)
         self.ndim = len(self.labels)
-        score = _make_score(img.noise.loglike_fn(), _has_positive(model))
+        score = _make_score(
+            img.noise.loglike_fn(), _has_positive(model), bool(renderer.backgrounds)
+        )
 
         def flagged(theta):
             return score(renderer.render(jnp.asarray(theta, dtype=float)))
@@ -110,15 +112,17 @@ def _has_positive(model) -> bool:
     return any(c.positive for c in model.components)
 
 
-def _make_score(noise_loglike, check_positive):
+def _make_score(noise_loglike, check_positive, background=True):
     """``Maps -> log-likelihood``: NaN for a numerical fault, -inf for an impossible model.
 
     A fault is a NaN or ``+inf`` noise log-likelihood, or ``-inf`` from a
     model image holding NaN or inf; a positivity violation is -inf, not a fault.
+    Without ``background`` components the background map (zeros) is not
+    added: inside a batch's compiled loop it would be an array to read.
     """
 
     def score(maps):
-        model = maps.smoothed + maps.background
+        model = maps.smoothed + maps.background if background else maps.smoothed
         value = noise_loglike(model)
         # the sum of the image is finite unless a pixel is NaN or infinite (or the
         # total overflows); unlike all(isfinite(...)), XLA computes it within the

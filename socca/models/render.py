@@ -161,7 +161,11 @@ class Renderer:
         self.response = (
             jnp.asarray(img.response) if doresp and np.any(img.response != 1.0) else None
         )
-        self.exposure = jnp.asarray(img.exposure) if doexp else None
+        # likewise an exposure of ones: inside a batch's compiled loop XLA sees a
+        # constant map only as an array to read, not as ones to drop
+        self.exposure = (
+            jnp.asarray(img.exposure) if doexp and np.any(img.exposure != 1.0) else None
+        )
         self.extended = [c for c in chosen if c.kind == "extended"]
         self.points = [c for c in chosen if c.kind == "point"]
         self.backgrounds = [c for c in chosen if c.kind == "background"]

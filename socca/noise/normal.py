@@ -191,7 +191,10 @@ class Normal(Noise):
             log_ivar = np.log(weight[mask])
         npix = int(mask.sum())
         self._const = float(-0.5 * (npix * math.log(2.0 * math.pi) - log_ivar.sum()))
-        self._weight = jnp.asarray(weight)
+        # one weight for every pixel is kept as a number: inside a batch's compiled
+        # loop XLA would read a constant map as an array
+        uniform = bool(np.all(weight == weight.flat[0]))
+        self._weight = float(weight.flat[0]) if uniform else jnp.asarray(weight)
         self._data = jnp.asarray(np.where(mask, data, 0.0))
         self._bound = True
 

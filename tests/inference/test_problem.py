@@ -3,10 +3,13 @@
 import jax
 import numpy as np
 import pytest
+from scipy import stats
 
+from socca import priors
 from socca.data import Image
 from socca.errors import InputTypeError
 from socca.inference import Problem
+from socca.models import Background
 from socca.noise import Normal
 from tests.conftest import gaussian_psf, make_hdu
 from tests.models.test_model import quickstart_model
@@ -43,6 +46,39 @@ def test_batches_of_any_size_equal_single_calls(problem, n):
         values = np.asarray(batch(thetas))
         assert values.shape == (n,)
         np.testing.assert_allclose(values, single, rtol=1e-12)
+
+
+@pytest.mark.parametrize("background", [False, True])
+@pytest.mark.parametrize("exposure", [1.0, "map"])
+def test_loglike_is_the_normal_density_of_the_rendered_model(background, exposure):
+    """Against scipy: smoothed light plus background, times the exposure, a Gaussian per pixel.
+
+    Exposures and weights of one value everywhere and models without a background
+    take shortcuts in the compiled likelihood; they must score the same.
+    """
+    rng = np.random.default_rng(11)
+    shape = (40, 44)
+    img = Image(
+        make_hdu(shape, data=rng.normal(size=shape)),
+        noise=Normal(sigma=0.8),
+        addpsf=dict(img=gaussian_psf(11, 1.5)),
+        exposure=rng.uniform(0.5, 2.0, shape) if exposure == "map" else exposure,
+    )
+    model = quickstart_model(img)[0]
+    if background:
+        model.addcomponent(Background(a0=priors.uniform(-1.0, 1.0), a1x=0.01))
+    problem = Problem(model, img)
+    thetas = draws(problem, 4, seed=3)
+    want = []
+    for theta in thetas:
+        maps = problem.render(theta)
+        light = np.asarray(maps.smoothed) + np.asarray(maps.background)
+        if background:
+            assert np.ptp(np.asarray(maps.background)) > 0
+        want.append(stats.norm.logpdf(img.data, loc=light, scale=0.8).sum())
+    got = [float(problem.loglike(theta)) for theta in thetas]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(problem.loglike_batch(thetas)), want, rtol=1e-12)
 
 
 def test_no_recompilation_between_calls(problem):

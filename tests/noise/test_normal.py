@@ -130,6 +130,17 @@ def test_loglike_map_matches_scipy(setup, key):
     assert np.all(np.isinf(noise.sigma[~setup.mask]))
 
 
+@pytest.mark.parametrize("amplitude", ["scalar", "map"])
+def test_one_weight_for_every_pixel_matches_scipy(setup, amplitude):
+    """No masked pixel and one sigma everywhere: the weight is kept as a number."""
+    sigma = 0.7 if amplitude == "scalar" else np.full(setup.shape, 0.7)
+    noise = Normal(sigma=sigma)
+    noise.bind(make_img(setup.data))
+    got = float(noise.loglike_fn()(jnp.asarray(setup.model)))
+    want = reference(setup.data, setup.model, 0.7, np.ones(setup.shape, dtype=bool))
+    assert got == pytest.approx(want, rel=1e-12)
+
+
 def test_masked_pixels_do_not_contribute(setup):
     img = make_img(setup.data, setup.mask)
     noise = Normal(sigma=setup.sigma)
