@@ -108,6 +108,96 @@ def test_fixed_values_units_and_image_options(tmp_path):
     assert cfg.outputs()["comparison"] == tmp_path / "out" / "comparison.png"
 
 
+DISK = """
+[[component]]
+name = "disk"
+type = "Disk"
+radial = "Exponential"
+vertical = "ExponentialHeight"
+losdepth = "90 arcsec"
+losbins = 96
+xc = {boundto = "point"}
+yc = {boundto = "point"}
+inc = {prior = "uniform", low = 0.0, high = 1.5}
+radial_rs = "3 arcsec"
+radial_Is = {prior = "loguniform", low = 0.001, high = 1.0}
+vertical_zs = "0.5 arcsec"
+
+[[component]]
+type = "MesaBridge"
+parallel = "TopHat"
+xc = 20.0
+yc = -10.0
+rs = "4 arcsec"
+Is = 0.1
+
+[[component]]
+type = "Beta"
+truncation = "Exponential"
+xc = 20.0
+yc = -10.0
+rc = "5 arcsec"
+Ic = 0.1
+rt = "20 arcsec"
+"""
+
+
+def test_sub_profiles_hyper_parameters_and_truncations(tmp_path):
+    path = write(tmp_path, "[fit]\n", DISK + "\n[fit]\n")
+    cfg = config.load(path)
+    point, _, disk, bridge, beta = cfg.model.components
+    assert type(disk.radial).__name__ == "Exponential"
+    assert type(disk.vertical).__name__ == "ExponentialHeight"
+    assert disk.losdepth == pytest.approx(90 * ARCSEC, rel=1e-14) and disk.losbins == 96
+    assert disk.radial.rs == pytest.approx(3 * ARCSEC, rel=1e-14)
+    assert isinstance(disk.xc, priors.BoundTo) and disk.xc.component is point
+    assert {f"{disk.id}_radial_Is", f"{disk.id}_inc"} <= set(cfg.fitter.labels)
+    assert type(bridge.parallel).__name__ == "TopHat"
+    assert type(bridge.radial).__name__ == "Beta"  # the default kept
+    assert type(beta.truncation).__name__ == "Exponential"
+    assert beta.rt == pytest.approx(20 * ARCSEC, rel=1e-14)
+    assert beta.wt == beta.truncation.wt  # not given: the truncation's default
+
+
+SUB_ERRORS = {
+    "unknown sub-profile type": (
+        'radial = "Exponential"', 'radial = "Exponentail"', "Exponentail",
+        ["component 'disk' radial: unknown type 'Exponentail'", "did you mean 'Exponential'"],
+    ),
+    "sub-profile unfit for its role": (
+        'vertical = "ExponentialHeight"', 'vertical = "Sersic"', 'vertical = "Sersic"',
+        ["Disk: vertical=Sersic is not supported", "ExponentialHeight"],
+    ),
+    "bad hyper-parameter": (
+        "losbins = 96", "losbins = 1", "losbins = 1", ["losbins must be an integer >= 2"],
+    ),
+    "bad hyper-parameter unit": (
+        '"90 arcsec"', '"90 kg"', "90 kg", ["component 'disk' losdepth: '90 kg' cannot"],
+    ),
+    "unknown truncation": (
+        'truncation = "Exponential"', 'truncation = "Gauss"', "Gauss",
+        ["truncation: unknown truncation 'Gauss'", "expected one of: HyperTangent, Exponential"],
+    ),
+    "truncation parameter without a truncation": (
+        'truncation = "Exponential"\n', "", 'rt = "20',
+        ["unknown key 'rt'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SUB_ERRORS))
+def test_sub_profile_errors_are_one_located_line(tmp_path, case):
+    old, new, marker, parts = SUB_ERRORS[case]
+    path = write(tmp_path, "[fit]\n", DISK.replace(old, new, 1) + "\n[fit]\n")
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}:{line_of(path, marker)}: "), message
+    for part in parts:
+        assert part in message, message
+
+
 def test_key_lines_of_a_tricky_document():
     text = (
         'title = "a [not a table] # not a comment"\n'  # 1
@@ -144,7 +234,7 @@ ERRORS = {
     "unknown key": (
         're = {prior', 'rre = {prior', "rre =",
         ["unknown key 'rre'", "[[component]] #2 'galaxy' (Sersic)", "did you mean 're'",
-         "expected one of: type, name, positive, xc, yc, theta, e, cbox, re, Ie, ns"],
+         "expected one of: type, name, positive, truncation, xc, yc, theta, e, cbox, re, Ie, ns"],
     ),
     "unknown section key": (
         "path = \"DATA/tutorial_psf.fits\"", "pth = \"x.fits\"", "pth =",

@@ -35,6 +35,13 @@ Format
       other keys; they also accept unit strings (not ``alpha``);
     - ``{boundto = "point", param = "xc"}``: tied to parameter ``param``
       (default: the same name) of the component named ``point``.
+
+    Keys that shape a component come before its parameters: ``truncation``
+    of a radial profile (``true``, ``"HyperTangent"``, ``"Exponential"``;
+    adds ``rt`` and ``wt``), the type name of each sub-profile of a disk or
+    bridge (``radial = "Exponential"``, ``vertical = "ExponentialHeight"``,
+    ``parallel = "Power"``; parameters ``radial_<name>``, ...), and a disk's
+    ``losdepth`` (an angle) and ``losbins``.
 ``[fit]``
     ``method`` (``"nautilus"``), ``seed``, ``checkpoint`` (a base name,
     relative to the output folder), ``resume`` (true), ``getzprior`` (false),

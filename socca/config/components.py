@@ -145,7 +145,8 @@ def _flatten(spec, names):
 def _set_parameters(reader, entry, byname):
     """Set ``positive`` and every parameter the table gives; all must then have a value."""
     comp = entry.component
-    allowed = (*COMPONENT_KEYS, *comp.parameter_names)
+    structure = _set_structure(reader, entry)
+    allowed = (*COMPONENT_KEYS, *structure, *comp.parameter_names)
     flat = _flatten(entry.spec, comp.parameter_names)
     reader.reject_unknown(entry.path, flat, allowed, entry.title)
     if "positive" in entry.spec:
@@ -154,7 +155,7 @@ def _set_parameters(reader, entry, byname):
     entries = comp.parameter_entries()
     for keys, value in flat.items():
         name = ".".join(keys)
-        if name in COMPONENT_KEYS:
+        if name in COMPONENT_KEYS or name in structure:
             continue
         path = (*entry.path, *keys)
         built = _parameter(reader, path, f"{entry.label} {name}", value, entries[name].units,
@@ -164,6 +165,68 @@ def _set_parameters(reader, entry, byname):
     if missing:
         raise reader.error(entry.path, f"{entry.title}: no value for {choices(missing)}; give "
                            "each a number, a prior table or a boundto table")
+
+
+def _set_structure(reader, entry):
+    """Apply the keys that shape a component before its parameters are set.
+
+    ``truncation`` of a radial profile (``true``, ``"HyperTangent"`` or
+    ``"Exponential"``, adding ``rt`` and ``wt``), the type name of each
+    sub-profile of a composite (``radial = "Exponential"``,
+    ``vertical = "ExponentialHeight"``) and its hyper-parameters (a disk's
+    ``losdepth``, an angle, and ``losbins``).
+
+    Returns
+    -------
+    tuple of str
+        The keys this component accepts besides its parameters.
+    """
+    comp, spec = entry.component, entry.spec
+    roles = tuple(comp.subprofiles())
+    hyper = tuple(comp.hyperparameters())
+    truncation = ("truncation",) if hasattr(type(comp), "truncation") else ()
+    for role in roles:
+        if role in spec:
+            path = (*entry.path, role)
+            sub = _subprofile_type(reader, path, f"{entry.label} {role}", spec[role])
+            reader.apply(path, setattr, comp, role, sub())
+    for name in hyper:
+        if name in spec:
+            path, value = (*entry.path, name), spec[name]
+            if name == "losdepth" and value is not None:
+                value = reader.quantity(path, value, "deg", f"{entry.label} {name}")
+            reader.apply(path, setattr, comp, name, value)
+    if truncation and "truncation" in spec:
+        path = (*entry.path, "truncation")
+        reader.apply(path, setattr, comp, "truncation",
+                     _truncation(reader, path, f"{entry.label} truncation", spec["truncation"]))
+    return (*roles, *hyper, *truncation)
+
+
+def _subprofile_type(reader, path, what, value):
+    """The class a sub-profile key names (checked for its role when assigned)."""
+    types = component_types()
+    reader.typed(path, value, (str,), "a profile type name", what)
+    lower = {k.lower(): k for k in types}
+    if value.lower() not in lower:
+        raise reader.error(path, f"{what}: {unknown('type', value, types)}")
+    return types[lower[value.lower()]]
+
+
+TRUNCATIONS = ("HyperTangent", "Exponential")
+
+
+def _truncation(reader, path, what, value):
+    """A profile's truncation: ``true``/``false`` or the name of a truncation class."""
+    from socca.models import truncation
+
+    if isinstance(value, bool):
+        return value or None
+    reader.typed(path, value, (str,), "true, false or a truncation name", what)
+    lower = {k.lower(): k for k in TRUNCATIONS}
+    if value.lower() not in lower:
+        raise reader.error(path, f"{what}: {unknown('truncation', value, TRUNCATIONS)}")
+    return getattr(truncation, lower[value.lower()])()
 
 
 def _parameter(reader, path, what, value, units, byname):
