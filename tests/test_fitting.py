@@ -256,7 +256,7 @@ def test_bmc_against_the_null_model(capsys, tmp_path):
         simulate.quickstart_truth(), shape=(32, 32), sigma=0.05, seed=4
     )
     fit = socca.fitter(mod=quickstart_fit_model(), img=img)
-    fit.run(method="nautilus", nlive=100, getzprior=True, seed=3, progress=False)
+    fit.run(method="nautilus", nlive=100, n_networks=1, getzprior=True, seed=3, progress=False)
     capsys.readouterr()
     ln_raw, sig_raw, ln_deb, sig_deb = fit.bmc()
     lines = capsys.readouterr().out.splitlines()
