@@ -157,6 +157,10 @@ def test_sub_profiles_hyper_parameters_and_truncations(tmp_path):
     assert type(beta.truncation).__name__ == "Exponential"
     assert beta.rt == pytest.approx(20 * ARCSEC, rel=1e-14)
     assert beta.wt == beta.truncation.wt  # not given: the truncation's default
+    summary = cfg.summary()
+    assert "'disk' (Disk: radial=Exponential, vertical=ExponentialHeight)" in summary
+    assert "(MesaBridge: radial=Beta, parallel=TopHat)" in summary
+    assert "(Beta: truncation=Exponential)" in summary
 
 
 SUB_ERRORS = {
