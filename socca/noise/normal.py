@@ -191,10 +191,7 @@ class Normal(Noise):
             log_ivar = np.log(weight[mask])
         npix = int(mask.sum())
         self._const = float(-0.5 * (npix * math.log(2.0 * math.pi) - log_ivar.sum()))
-        # one weight for every pixel is kept as a number: inside a batch's compiled
-        # loop XLA would read a constant map as an array
-        uniform = bool(np.all(weight == weight.flat[0]))
-        self._weight = float(weight.flat[0]) if uniform else jnp.asarray(weight)
+        self._weight = jnp.asarray(weight)
         self._data = jnp.asarray(np.where(mask, data, 0.0))
         self._bound = True
 
@@ -202,6 +199,11 @@ class Normal(Noise):
         """Return the Gaussian log-likelihood of a model image; see :class:`Noise`."""
         self._check_bound()
         data, weight, const = self._data, self._weight, self._const
+        values = np.asarray(weight)
+        if np.all(values == values.flat[0]):
+            # one weight for every pixel as a number: inside a batch's compiled loop
+            # XLA would read a constant map as an array
+            weight = float(values.flat[0])
 
         def loglike(model):
             resid = data - model
