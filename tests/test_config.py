@@ -59,6 +59,17 @@ def write(tmp_path, old=None, new=None, name="fit.toml"):
     return path
 
 
+def assert_one_located_line(path, marker, parts):
+    """Loading ``path`` fails with one line blaming the line of ``marker`` and holding ``parts``."""
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}:{line_of(path, marker)}: "), message
+    for part in parts:
+        assert part in message, message
+
+
 def line_of(path, marker):
     """1-based line of the first line of ``path`` containing ``marker``."""
     lines = path.read_text().splitlines()
@@ -193,13 +204,7 @@ SUB_ERRORS = {
 def test_sub_profile_errors_are_one_located_line(tmp_path, case):
     old, new, marker, parts = SUB_ERRORS[case]
     path = write(tmp_path, "[fit]\n", DISK.replace(old, new, 1) + "\n[fit]\n")
-    with pytest.raises(ConfigError) as info:
-        config.load(path)
-    message = str(info.value)
-    assert "\n" not in message
-    assert message.startswith(f"{path}:{line_of(path, marker)}: "), message
-    for part in parts:
-        assert part in message, message
+    assert_one_located_line(path, marker, parts)
 
 
 def test_key_lines_of_a_tricky_document():
@@ -327,14 +332,7 @@ ERRORS = {
 @pytest.mark.parametrize("case", list(ERRORS))
 def test_errors_are_one_located_line(tmp_path, case):
     old, new, marker, parts = ERRORS[case]
-    path = write(tmp_path, old, new)
-    with pytest.raises(ConfigError) as info:
-        config.load(path)
-    message = str(info.value)
-    assert "\n" not in message
-    assert message.startswith(f"{path}:{line_of(path, marker)}: "), message
-    for part in parts:
-        assert part in message, message
+    assert_one_located_line(write(tmp_path, old, new), marker, parts)
 
 
 def test_missing_sections_and_config_file(tmp_path):
