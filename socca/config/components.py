@@ -104,8 +104,8 @@ def _new_component(reader, index, spec):
         raise reader.error(path, f"[[component]] #{index + 1}: missing required key 'type'; "
                            f"expected one of: {choices(types)}")
     reader.typed((*path, "type"), type_name, (str,), "a component type name")
-    lower = {k.lower(): k for k in types}
-    if type_name.lower() not in lower:
+    found = _named(type_name, types)
+    if found is None:
         raise reader.error((*path, "type"),
                            f"[[component]] #{index + 1}: {unknown('type', type_name, types)}")
     name = spec.get("name")
@@ -113,7 +113,13 @@ def _new_component(reader, index, spec):
         reader.typed((*path, "name"), name, (str,), "a name (string)")
         if not name.strip():
             raise reader.error((*path, "name"), f"[[component]] #{index + 1}: empty name")
-    return _Entry(index, spec, types[lower[type_name.lower()]](), name)
+    return _Entry(index, spec, types[found](), name)
+
+
+def _named(word, names):
+    """The one of ``names`` that ``word`` spells, ignoring case, or None."""
+    lower = {n.lower(): n for n in names}
+    return lower.get(word.lower())
 
 
 def _by_name(reader, entries):
@@ -183,18 +189,18 @@ def _set_structure(reader, entry):
     """
     comp, spec = entry.component, entry.spec
     roles = tuple(comp.subprofiles())
-    hyper = tuple(comp.hyperparameters())
+    hyper = comp.hyperparameters()
     truncation = ("truncation",) if hasattr(type(comp), "truncation") else ()
     for role in roles:
         if role in spec:
             path = (*entry.path, role)
             sub = _subprofile_type(reader, path, f"{entry.label} {role}", spec[role])
             reader.apply(path, setattr, comp, role, sub())
-    for name in hyper:
+    for name, (_, units, _) in hyper.items():
         if name in spec:
             path, value = (*entry.path, name), spec[name]
-            if name == "losdepth" and value is not None:
-                value = reader.quantity(path, value, "deg", f"{entry.label} {name}")
+            if units:  # a length or an angle, which may be written with its unit
+                value = reader.quantity(path, value, units, f"{entry.label} {name}")
             reader.apply(path, setattr, comp, name, value)
     if truncation and "truncation" in spec:
         path = (*entry.path, "truncation")
@@ -207,10 +213,10 @@ def _subprofile_type(reader, path, what, value):
     """The class a sub-profile key names (checked for its role when assigned)."""
     types = component_types()
     reader.typed(path, value, (str,), "a profile type name", what)
-    lower = {k.lower(): k for k in types}
-    if value.lower() not in lower:
+    found = _named(value, types)
+    if found is None:
         raise reader.error(path, f"{what}: {unknown('type', value, types)}")
-    return types[lower[value.lower()]]
+    return types[found]
 
 
 TRUNCATIONS = ("HyperTangent", "Exponential")
@@ -223,10 +229,10 @@ def _truncation(reader, path, what, value):
     if isinstance(value, bool):
         return value or None
     reader.typed(path, value, (str,), "true, false or a truncation name", what)
-    lower = {k.lower(): k for k in TRUNCATIONS}
-    if value.lower() not in lower:
+    found = _named(value, TRUNCATIONS)
+    if found is None:
         raise reader.error(path, f"{what}: {unknown('truncation', value, TRUNCATIONS)}")
-    return getattr(truncation, lower[value.lower()])()
+    return getattr(truncation, found)()
 
 
 def _parameter(reader, path, what, value, units, byname):

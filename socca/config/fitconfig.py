@@ -109,8 +109,10 @@ class FitConfig:
 
     def _components(self) -> str:
         """``comp_00 'point' (Point), comp_01 'disk' (Disk: radial=Exponential, ...)``."""
+        from socca.models.component import kind_label
+
         return ", ".join(
-            f"{c.id}" + (f" {n!r}" if n else "") + f" ({_kind(c)})"
+            f"{c.id}" + (f" {n!r}" if n else "") + f" ({kind_label(c, truncation=True)})"
             for c, n in zip(self.model.components, self.names, strict=True)
         )
 
@@ -157,12 +159,3 @@ def load(path) -> FitConfig:
         run=run, options=options, folder=folder, overwrite=overwrite, plots=plots, format=fmt,
         image_path=image_path, psf_path=psf_path, reader=reader,
     )
-
-
-def _kind(comp) -> str:
-    """The component's class, with its sub-profiles' and truncation's classes if any."""
-    parts = [f"{role}={type(sub).__name__}" for role, sub in comp.subprofiles().items()]
-    truncation = getattr(comp, "truncation", None)
-    if truncation is not None:
-        parts.append(f"truncation={type(truncation).__name__}")
-    return type(comp).__name__ + (f": {', '.join(parts)}" if parts else "")

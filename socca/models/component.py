@@ -431,10 +431,21 @@ def _claim(profiles):
         _ids.give_back(number)
 
 
+def kind_label(comp: Component, truncation: bool = False) -> str:
+    """The component's class with its sub-profiles', ``Disk: radial=Sersic, vertical=...``.
+
+    With ``truncation``, a truncated profile also names its truncation's class.
+    """
+    parts = [f"{role}={type(sub).__name__}" for role, sub in comp.subprofiles().items()]
+    taper = getattr(comp, "truncation", None) if truncation else None
+    if taper is not None:
+        parts.append(f"truncation={type(taper).__name__}")
+    return type(comp).__name__ + (f": {', '.join(parts)}" if parts else "")
+
+
 def format_component(comp: Component) -> str:
     """The text block :meth:`Component.parameters` prints."""
-    subs = ", ".join(f"{role}={type(sub).__name__}" for role, sub in comp.subprofiles().items())
-    title = f"{comp.id} ({type(comp).__name__}{': ' + subs if subs else ''})"
+    title = f"{comp.id} ({kind_label(comp)})"
     lines = [title, "-" * len(title)]
     entries = comp.parameter_entries()
     hyper = comp.hyperparameters()
