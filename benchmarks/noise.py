@@ -48,15 +48,19 @@ def available_bytes() -> int:
 
 
 def gaussian_power(n):
-    """Power spectrum (orthonormal FFT, full layout) of unit-variance smooth plus white noise."""
+    """Power spectrum (numpy's unnormalised FFT, full layout) of unit-variance noise.
+
+    Smooth plus white noise: ``E|np.fft.fft2(noise)|^2``, which for white noise
+    of unit variance is ``n * n`` at every frequency.
+    """
     k2 = np.fft.fftfreq(n)[:, None] ** 2 + np.fft.fftfreq(n)[None, :] ** 2
     smooth = np.exp(-2 * (np.pi * CORRELATION) ** 2 * k2)
-    return 0.2 + 0.8 * smooth / smooth.mean()
+    return n * n * (0.2 + 0.8 * smooth / smooth.mean())
 
 
 def stationary_cov(n):
     """Dense (circulant) covariance of the noise of :func:`gaussian_power`, n² x n²."""
-    return lag_matrix(np.fft.ifft2(gaussian_power(n)).real, (n, n))
+    return lag_matrix(np.fft.ifft2(gaussian_power(n)).real / (n * n), (n, n))
 
 
 def stand_in(data, psf=None):

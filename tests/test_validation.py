@@ -199,8 +199,6 @@ CASES = [
     ("variance-negative", lambda: Normal(variance=-2.0), InputError, ["variance", "-2.0"]),
     ("weight-zero", lambda: Normal(weight=0.0), InputError, ["weight", "0.0"]),
     ("weight-negative", lambda: Normal(wht=-3.0), InputError, ["wht", "-3.0"]),
-    ("sigma-map-nan", lambda: Normal(sigma=NAN_MAP), InputError,
-     ["sigma", "1 negative or NaN", "(3, 4)"]),
     ("sigma-map-negative", lambda: Normal(rms=NEG_MAP), InputError, ["rms", "(2, 2)", "-0.5"]),
     ("sigma-map-shape", lambda: image(noise=Normal(sigma=np.ones((4, 4)))), InputError,
      ["sigma", "(4, 4)", "(16, 16)"]),

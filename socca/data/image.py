@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 import re
 
 import astropy.units as u
@@ -15,8 +16,14 @@ from astropy.wcs import WCS
 from socca.data.grid import Grid, check_subgrid
 from socca.data.io import as_float_array, read_array, read_hdu
 from socca.data.masks import build_mask
-from socca.data.psf import check_normalizable, kernel_extent, prepare_psf, read_kernel
-from socca.errors import InputError, InputTypeError
+from socca.data.psf import (
+    centre_offset,
+    check_normalizable,
+    kernel_extent,
+    prepare_psf,
+    read_kernel,
+)
+from socca.errors import InputError, InputTypeError, MissingFileError
 
 # Header keywords describing the WCS axes; replaced when the WCS is rewritten
 # (e.g. a CD matrix must not survive next to the PC matrix of a cutout WCS).
@@ -75,6 +82,24 @@ def _options(value, name: str, first: str, allowed: tuple[str, ...]) -> dict | N
             f"{', '.join(repr(a) for a in allowed if a != first)}, got keys {sorted(value)!r}"
         )
     return value
+
+
+def _require_files(**sources) -> None:
+    """Raise one :class:`MissingFileError` naming every FITS path in ``sources`` that is missing.
+
+    The constructor reads the PSF before the image; without this check a user
+    with neither file would hear only about the PSF.
+    """
+    missing = [
+        (what, os.fspath(src)) for what, src in sources.items()
+        if isinstance(src, str | os.PathLike) and not os.path.exists(src)
+    ]
+    if len(missing) == 1:
+        ((what, path),) = missing
+        raise MissingFileError(f"{what}: FITS file {path!r} does not exist")
+    if missing:
+        listed = "; ".join(f"{what}: {path!r}" for what, path in missing)
+        raise MissingFileError(f"{len(missing)} FITS files do not exist: {listed}")
 
 
 def _check_noise(noise):
@@ -175,6 +200,8 @@ class Image:
 
             noise = Normal()
         self._noise = _check_noise(noise)
+        _require_files(img=img, psf=None if psf_kw is None else psf_kw["img"],
+                       exposure=exposure, response=response)
 
         self.psf = self.psf_extent = self._psf_kernel = None
         self._psf_normalize = True
@@ -255,9 +282,13 @@ class Image:
     def addpsf(self, img, normalize=True, idx=0) -> None:
         """Attach a PSF kernel, centred and padded/cropped to the image shape.
 
-        The kernel centre, pixel ``((ky - 1) // 2, (kx - 1) // 2)``, is put at
-        ``((ny - 1) // 2, (nx - 1) // 2)``. The pixel scale is assumed to be the
-        image's. Sets :attr:`psf` and :attr:`psf_extent`.
+        The kernel's pixel ``((ky - 1) // 2, (kx - 1) // 2)`` is put at
+        ``((ny - 1) // 2, (nx - 1) // 2)``. The kernel's centre is its
+        geometric centre, ``((ky - 1) / 2, (kx - 1) / 2)``: half a pixel
+        beyond that pixel along an even axis (:attr:`psf_offset`), which the
+        convolution honours, so a symmetric kernel of any size moves no
+        light. The pixel scale is assumed to be the image's. Sets
+        :attr:`psf` and :attr:`psf_extent`.
 
         Parameters
         ----------
@@ -282,6 +313,24 @@ class Image:
             return
         self.psf = prepare_psf(self._psf_kernel, self.shape, self._psf_normalize)
         self.psf_extent = kernel_extent(self.psf)
+
+    @property
+    def psf_offset(self) -> tuple[float, float]:
+        """Rows and columns from :attr:`psf`'s centre pixel to the kernel's true centre.
+
+        A kernel's centre is its geometric centre: along an axis of odd
+        length that is a pixel, and the offset is 0; along an even one it
+        lies between two pixels, half a pixel beyond the centre pixel (see
+        :mod:`socca.data.psf`). A dirty beam (a noise model whose
+        ``psf_centre`` is ``"peak"``, :class:`~socca.noise.NormalRI`) is
+        centred on its peak pixel instead.
+        """
+        if self._psf_kernel is None:
+            return (0.0, 0.0)
+        if getattr(self._noise, "psf_centre", "geometric") == "peak":
+            peak = np.unravel_index(np.argmax(self.psf), self.psf.shape)
+            return tuple(float(p - (n - 1) // 2) for p, n in zip(peak, self.shape, strict=True))
+        return centre_offset(self._psf_kernel.shape)
 
     # -- mask ------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -10,6 +11,24 @@ from astropy.io import fits
 from socca.errors import InputError, InputIndexError, InputTypeError, MissingFileError
 
 ArrayLike = str | os.PathLike | fits.HDUList | fits.PrimaryHDU | fits.ImageHDU | np.ndarray
+
+_NOT_ARRAYS = (str, bytes, os.PathLike, fits.HDUList, fits.PrimaryHDU, fits.ImageHDU,
+               fits.CompImageHDU)
+
+
+def is_array_like(obj) -> bool:
+    """Whether ``obj`` is an array or a number, rather than a path or an HDU.
+
+    True for numpy arrays and scalars, Python numbers, and any object numpy
+    can convert without copying it element by element: JAX arrays, and
+    others with an ``__array__`` method or the array interface. Lists and
+    tuples are not included (the callers decide how to read them).
+    """
+    if isinstance(obj, np.ndarray | np.generic | numbers.Number):
+        return True
+    if isinstance(obj, _NOT_ARRAYS):
+        return False
+    return hasattr(obj, "__array__") or hasattr(obj, "__array_interface__")
 
 
 def read_hdu(source, idx: int = 0, what: str = "image") -> fits.PrimaryHDU | fits.ImageHDU:
@@ -60,10 +79,19 @@ def as_float_array(data, what: str = "array") -> np.ndarray:
 
 
 def read_array(source, idx: int = 0, what: str = "array") -> tuple[np.ndarray, fits.Header | None]:
-    """Return ``(float64 array, header or None)`` for a path, HDU, HDUList or array."""
+    """Return ``(float64 array, header or None)`` for a path, HDU, HDUList, number or array.
+
+    Arrays may be numpy arrays, nested lists, or any object numpy converts
+    (JAX arrays, ...); see :func:`is_array_like`.
+    """
     # An HDUList is a list: test for it before treating lists as arrays.
-    is_array = isinstance(source, np.ndarray | list | tuple | float | int | np.number)
-    if is_array and not isinstance(source, fits.HDUList):
+    is_list = isinstance(source, list | tuple) and not isinstance(source, fits.HDUList)
+    if is_list or is_array_like(source):
         return as_float_array(source, what), None
+    if not isinstance(source, _NOT_ARRAYS):
+        raise InputTypeError(
+            f"{what}: expected a number, an array (numpy, JAX, ...), a FITS path, an HDU or an "
+            f"HDUList, got {type(source).__name__}"
+        )
     hdu = read_hdu(source, idx=idx, what=what)
     return as_float_array(hdu.data, what), hdu.header

@@ -14,6 +14,7 @@ pixel is used in the fit and ``False`` (0) where it is ignored.
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -21,7 +22,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from regions import Region, Regions, SkyRegion
 
-from socca.data.io import read_hdu
+from socca.data.io import is_array_like, read_hdu
 from socca.errors import InputError, InputTypeError, MissingFileError
 
 _FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fz")
@@ -156,6 +157,11 @@ def hdu_mask(hdu, wcs: WCS, shape) -> np.ndarray:
     return (footprint > 0) & (np.nan_to_num(out, nan=0.0) >= 0.5)
 
 
+def _is_array(item) -> bool:
+    """An array of any kind (numpy, JAX, ...); a lone number is no mask."""
+    return is_array_like(item) and not isinstance(item, numbers.Number | np.generic)
+
+
 def _is_fits_path(item) -> bool:
     return os.fspath(item).lower().endswith(_FITS_SUFFIXES)
 
@@ -165,9 +171,10 @@ def item_mask(item, wcs: WCS, shape) -> np.ndarray:
 
     Parameters
     ----------
-    item : str, os.PathLike, Region, Regions, numpy.ndarray, HDU or HDUList
-        A DS9 region file or string, parsed regions, a boolean/0-1 array, or a
-        FITS map (path, HDU or HDU list, first HDU used).
+    item : str, os.PathLike, Region, Regions, array, HDU or HDUList
+        A DS9 region file or string, parsed regions, a boolean/0-1 array
+        (numpy, JAX or anything else numpy converts), or a FITS map (path, HDU
+        or HDU list, first HDU used).
     wcs : astropy.wcs.WCS
         Celestial WCS of the image.
     shape : tuple of int
@@ -182,7 +189,7 @@ def item_mask(item, wcs: WCS, shape) -> np.ndarray:
         return region_mask(item, wcs, shape)
     if isinstance(item, fits.HDUList | fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU):
         return hdu_mask(read_hdu(item, what="mask"), wcs, shape)
-    if isinstance(item, np.ndarray | list):  # after HDUList, which is a list too
+    if isinstance(item, list) or _is_array(item):  # after HDUList, which is a list too
         return array_mask(item, shape)
     if isinstance(item, str | os.PathLike):
         if _is_fits_path(item):

@@ -54,6 +54,9 @@ class Problem:
 
     def __init__(self, model, img):
         _check_inputs(model, img)
+        check_noise = getattr(img.noise, "check", None)
+        if check_noise is not None:  # requirements deferred until the image is set up
+            check_noise(img)
         renderer = Renderer(model.components, img, doresp=True, doexp=True)
         pmap = renderer.pmap
         if not pmap.labels:

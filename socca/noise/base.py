@@ -23,6 +23,10 @@ class Noise(abc.ABC):
     #: Whether :meth:`bind` reads the image PSF (e.g. a dirty beam); the image
     #: rebinds such models when its PSF changes.
     uses_psf: bool = False
+    #: Where the image's PSF has its centre: ``"geometric"``, the middle of the
+    #: kernel (optical PSFs), or ``"peak"``, its brightest pixel (a dirty beam,
+    #: whose centre is its peak by definition); see :mod:`socca.data.psf`.
+    psf_centre: str = "geometric"
 
     @abc.abstractmethod
     def bind(self, img) -> None:
@@ -51,6 +55,21 @@ class Noise(abc.ABC):
             Pure JAX function of a model image (shape ``img.shape``, data
             units), safe under ``jax.jit``, ``jax.vmap`` and ``jax.grad``.
         """
+
+    def check(self, img) -> None:
+        """Raise if ``img``, as it is set up now, cannot be used with this model.
+
+        Called when the likelihood is built (``socca.fitter``), after the
+        image's set-up is complete, so that models whose requirements span
+        several set-up steps (a PSF, maps) do not depend on their order. The
+        default accepts any image that :meth:`bind` accepted.
+
+        Parameters
+        ----------
+        img : Image-like
+            The image the model is bound to.
+        """
+        return None
 
     def _check_bound(self) -> None:
         """Raise ``RuntimeError`` if :meth:`bind` was never called."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -95,7 +96,9 @@ class NormalCorrelated(Noise):
 
     Notes
     -----
-    Exactly one of ``cov``, ``icov`` and ``cube`` is given.
+    Exactly one of ``cov``, ``icov`` and ``cube`` is given, except that
+    ``cov`` and ``icov`` together are accepted with a warning: ``icov`` is
+    used and ``cov`` ignored.
 
     *Masks* are handled by selecting the unmasked pixels in the covariance
     before inverting it (the marginal density of the pixels that are used).
@@ -133,6 +136,14 @@ class NormalCorrelated(Noise):
     """
 
     def __init__(self, cov=None, icov=None, cube=None, smooth=3, kernel=None):
+        if cov is not None and icov is not None and cube is None:
+            warnings.warn(
+                "NormalCorrelated: both cov and icov were given; using icov (the precision "
+                "matrix) and ignoring cov",
+                UserWarning,
+                stacklevel=2,
+            )
+            cov = None
         given = [k for k, v in (("cov", cov), ("icov", icov), ("cube", cube)) if v is not None]
         if len(given) != 1:
             raise InputError(

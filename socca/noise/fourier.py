@@ -22,6 +22,8 @@ from socca.noise.spectrum import (
 )
 
 FTYPES = ("real", "full")
+#: Other spellings of ``ftype``, after the numpy function each layout comes from.
+FTYPE_ALIASES = {"rfft": "real", "fft": "full"}
 #: Relative tolerance of the check that a given spectrum satisfies P(k) = P(-k).
 SYMMETRY_RTOL = 1e-6
 #: Tukey window taper fraction for ``apod="tukey"``.
@@ -121,7 +123,7 @@ def _read_spectrum(value, key: str) -> np.ndarray:
 
 
 class FourierDiagonal(Noise):
-    """Gaussian noise with a covariance diagonal in the orthonormal Fourier basis.
+    """Gaussian noise with a covariance diagonal in the Fourier basis.
 
     Base of :class:`NormalFourier` and :class:`~socca.noise.NormalRI`.
     Subclasses compute, in :meth:`bind`, the inverse power of every stored
@@ -129,36 +131,47 @@ class FourierDiagonal(Noise):
 
     Notes
     -----
-    With ``R = FFT(d - m) / sqrt(npix)`` (numpy's ``norm="ortho"``, a unitary
-    transform of the residual) and the power ``P(k) = E|R(k)|^2``, the
-    normalised log-likelihood of the real image is
+    Convention: numpy's unnormalised FFT (``numpy.fft.fft2`` with its default
+    ``norm="backward"``). With ``R = FFT(d - m)`` and the noise power
+    ``P(k) = E|FFT(n)(k)|^2`` (white noise of standard deviation sigma on
+    ``npix`` pixels has ``P = npix sigma^2``), the normalised log-likelihood
+    of the real image is
 
-    ``ln L = -1/2 sum_k [|R(k)|^2 / P(k) + ln(2 pi P(k))]``
+    ``ln L = -1/2 sum_k [|R(k)|^2 / P(k) + ln(2 pi P(k) / npix)]``
 
-    over the ``npix`` modes of the full plane; this is exactly the Gaussian
-    density with the (circulant) covariance ``C = F^H diag(P) F``, so a
-    constant ``P = sigma^2`` gives the independent-pixel likelihood. In the
-    ``rfft2`` layout each stored mode is weighted by :func:`multiplicity`, so
-    both layouts give the same value. Modes whose inverse power is zero
-    carry no information and are left out of both terms (the density is then
-    that of the remaining modes).
+    over the ``npix`` modes of the full plane. This is exactly the Gaussian
+    density with the (circulant) covariance ``C = F^H diag(P / npix) F``,
+    ``F`` the unitary DFT, so a constant ``P = npix sigma^2`` gives the
+    independent-pixel likelihood, and for noise with power ``P`` the
+    chi-square ``sum_k |R(k)|^2 / P(k)`` has mean ``npix``. In the ``rfft2``
+    layout each stored mode is weighted by :func:`multiplicity`, so both
+    layouts give the same value. Modes whose inverse power is zero carry no
+    information and are left out of both terms (the density is then that of
+    the remaining modes).
     """
 
     ftype = "real"
     _bound = False
 
     def _store(self, data: np.ndarray, icov: np.ndarray) -> None:
-        """Keep the data and weights; ``icov`` is in :attr:`ftype` layout, >= 0, symmetric."""
+        """Keep the data and weights.
+
+        ``icov`` is the inverse power ``1 / P(k)`` (unnormalised FFT) in
+        :attr:`ftype` layout, >= 0 and symmetric.
+        """
         mult = multiplicity(data.shape, self.ftype)
         keep = icov > 0
         if not keep.any():
             raise InputError(f"{type(self).__name__}: every Fourier mode has zero weight")
+        npix = data.size
         self.nmodes = int(mult[keep].sum())
         with np.errstate(divide="ignore"):
             self.power = np.where(keep, 1.0 / icov, np.inf)
-        log_icov = np.log(icov[keep])
-        self._const = float(-0.5 * (mult[keep] * (math.log(2.0 * math.pi) - log_icov)).sum())
-        self._amp = np.where(keep, np.sqrt(np.where(keep, self.power, 0.0)), 0.0)
+        # ln(2 pi P / npix) per mode: the variance of the unitary transform of the noise
+        log_var = math.log(2.0 * math.pi / npix) - np.log(icov[keep])
+        self._const = float(-0.5 * (mult[keep] * log_var).sum())
+        # amplitude of the unitary transform of a draw (used by simulate)
+        self._amp = np.where(keep, np.sqrt(np.where(keep, self.power, 0.0) / npix), 0.0)
         self._weight = jnp.asarray(mult * icov)
         self._data = jnp.asarray(data)
         self._shape = data.shape
@@ -171,7 +184,7 @@ class FourierDiagonal(Noise):
         transform = jnp.fft.rfft2 if self.ftype == "real" else jnp.fft.fft2
 
         def loglike(model):
-            spec = transform(data - model, norm="ortho")
+            spec = transform(data - model)  # unnormalised, as the power
             return const - 0.5 * jnp.sum(weight * (spec.real**2 + spec.imag**2))
 
         return loglike
@@ -192,21 +205,25 @@ class NormalFourier(FourierDiagonal):
     Parameters
     ----------
     cov : float, array-like, str or HDU, optional
-        Power spectrum ``P(k) = E|FFT(n)(k)|^2 / npix`` of the noise ``n``
-        (numpy's orthonormal FFT, so white noise of standard deviation sigma
-        has ``P = sigma^2``): a scalar, or an array in the layout set by
-        ``ftype``, zero frequency at index ``[0, 0]``. ``inf`` ignores a mode.
+        Power spectrum of the noise ``n``, in numpy's unnormalised FFT
+        convention: ``P(k) = E|numpy.fft.fft2(n)(k)|^2``, the mean squared
+        modulus of the FFTs of noise maps (so white noise of standard
+        deviation sigma on ``npix = ny * nx`` pixels has
+        ``P = npix sigma^2``). A scalar (a flat spectrum), or an array in the
+        layout set by ``ftype``, zero frequency at index ``[0, 0]``. ``inf``
+        ignores a mode.
     icov : float, array-like, str or HDU, optional
         Its inverse ``1 / P(k)``; ``0`` ignores a mode (e.g. modes filtered
         out of the data).
     cube : array-like, str or HDU, optional
         Noise realisations ``(nr, ny, nx)`` (a 2-D map is one); the power is
-        the mean squared modulus of their (apodised) orthonormal FFTs.
+        the mean squared modulus of their (apodised) FFTs, in the convention
+        of ``cov``.
     ftype : {'real', 'full'}
-        ``'real'``: ``rfft2`` transforms and spectra of shape
-        ``(ny, nx // 2 + 1)``; ``'full'``: ``fft2`` and ``(ny, nx)``. Both give
-        the same log-likelihood (each independent mode is counted once);
-        ``'real'`` transforms only half of the plane.
+        ``'real'`` (or ``'rfft'``): ``rfft2`` transforms and spectra of shape
+        ``(ny, nx // 2 + 1)``; ``'full'`` (or ``'fft'``): ``fft2`` and
+        ``(ny, nx)``. Both give the same log-likelihood (each independent
+        mode is counted once); ``'real'`` transforms only half of the plane.
     apod : None, 'hann', 'tukey' or array-like
         With ``cube``: window multiplied into each realisation before its
         FFT (separable Hann, Tukey with taper fraction 0.5, or an array of the
@@ -223,7 +240,8 @@ class NormalFourier(FourierDiagonal):
     Attributes
     ----------
     power : numpy.ndarray or None
-        After :meth:`bind`, the power of each stored mode (``inf`` if ignored).
+        After :meth:`bind`, the power of each stored mode, in the convention
+        of ``cov`` (``inf`` if ignored).
     nmodes : int or None
         Number of modes of the full plane that enter the likelihood.
 
@@ -250,8 +268,12 @@ class NormalFourier(FourierDiagonal):
                 "NormalFourier needs exactly one of cov, icov or cube, got "
                 f"{', '.join(given) if given else 'none'}"
             )
+        ftype = FTYPE_ALIASES.get(ftype, ftype) if isinstance(ftype, str) else ftype
         if ftype not in FTYPES:
-            raise InputError(f"NormalFourier ftype: expected 'real' or 'full', got {ftype!r}")
+            raise InputError(
+                "NormalFourier ftype: expected 'real' (or 'rfft') or 'full' (or 'fft'), got "
+                f"{ftype!r}"
+            )
         (self.source,) = given
         if self.source != "cube" and (apod is not None or kernel is not None):
             raise InputError("NormalFourier: apod and kernel only apply to a cube estimate (cube=)")

@@ -73,6 +73,10 @@ class NormalRI(FourierDiagonal):
     transfer : numpy.ndarray or None
         After :meth:`bind`, the transform of the peak-normalised dirty beam
         (``rfft2`` layout): the gridded weight of each ``uv`` cell.
+    power : numpy.ndarray or None
+        After :meth:`bind`, the noise power ``npix sigma^2 transfer`` of each
+        mode (numpy's unnormalised FFT convention, as for
+        :class:`~socca.noise.NormalFourier`; ``inf`` on unsampled modes).
 
     Notes
     -----
@@ -85,8 +89,9 @@ class NormalRI(FourierDiagonal):
     ``(I_D - b * m)^T (sigma^2 B)^+ (I_D - b * m)``, ``B`` the convolution by
     the beam and ``+`` the pseudo-inverse on the sampled ``uv`` cells. This
     class evaluates it in Fourier space, where the beam is diagonal: the
-    noise is Gaussian with power ``P(k) = sigma^2 b~(k)``, ``b~`` the discrete
-    transform of the beam, on the modes where ``b~ > floor * max(b~)``, which
+    noise is Gaussian with power ``P(k) = npix sigma^2 b~(k)`` (numpy's
+    unnormalised FFT), ``b~`` the discrete transform of the beam, on the
+    modes where ``b~ > floor * max(b~)``, which
     is :class:`~socca.noise.fourier.FourierDiagonal` with that spectrum; for
     a beam that is a single pixel it is :class:`~socca.noise.Normal`.
 
@@ -104,10 +109,15 @@ class NormalRI(FourierDiagonal):
     noise model does not depend on that choice). Masks are refused (as for
     :class:`~socca.noise.NormalFourier`), and so are exposure maps: the
     primary beam multiplies the sky before the convolution, so it goes in
-    ``response``.
+    ``response``. The image can be set up in any order (beam, response, noise
+    model); these requirements are checked when the likelihood is built
+    (``socca.fitter``), not when the noise model is attached.
     """
 
     uses_psf = True
+    psf_centre = "peak"
+    #: Why the image last bound cannot be used yet (raised when the likelihood is built).
+    _pending = None
 
     def __init__(self, floor=BEAM_FLOOR, **amplitude):
         self.key, self.noise_level = _scalar_amplitude(amplitude)
@@ -119,6 +129,7 @@ class NormalRI(FourierDiagonal):
         self.power = None
         self.nmodes = None
         self._bound = False
+        self._pending = None
 
     def __repr__(self) -> str:
         if self.key is None:
@@ -126,19 +137,64 @@ class NormalRI(FourierDiagonal):
         return f"NormalRI({self.key}={self.noise_level:g})"
 
     def bind(self, img) -> None:
-        """Build the noise power from the image's dirty beam; see :class:`Noise`."""
+        """Build the noise power from the image's dirty beam; see :class:`Noise`.
+
+        An image that is not set up for this model yet (no dirty beam, an
+        exposure map or a mask) is not refused here: the image may get its
+        beam later (``img.addpsf``). The reason is kept and raised when the
+        likelihood is built (:meth:`check`, :meth:`loglike_fn`).
+        """
         self._bound = False
-        refuse_mask(img, "NormalRI")
+        self._pending = self._setup_error(img)
+        if self._pending is not None:
+            return
+        ny, nx = img.shape
+        beam = np.asarray(img.psf, dtype=np.float64)
+        cy, cx = np.unravel_index(np.argmax(beam), beam.shape)  # the beam's centre
+        beam = np.roll(beam / beam[cy, cx], (-cy, -cx), axis=(0, 1))
+        transfer = np.fft.rfft2(beam).real  # real part: the beam is symmetric
+        self.transfer = transfer
+        sigma = self._given if self._given is not None else self._mad(img.data)
+        keep = transfer > self.floor * transfer.max()
+        # noise power in numpy's unnormalised FFT convention: npix sigma^2 b~(k)
+        power = (ny * nx) * sigma**2 * np.where(keep, transfer, 1.0)
+        self._store(np.asarray(img.data, dtype=np.float64), np.where(keep, 1.0 / power, 0.0))
+
+    def check(self, img) -> None:
+        """Raise :class:`~socca.errors.InputError` unless ``img`` is set up for this model.
+
+        It needs the dirty beam as its PSF, no exposure map and no mask. If
+        the image was fixed after the last :meth:`bind` without rebinding
+        (e.g. ``img.exposure`` reassigned), the model is bound again.
+        """
+        error = self._setup_error(img)
+        if error is not None:
+            raise InputError(error)
+        if self._pending is not None:
+            self.bind(img)
+
+    def _check_bound(self) -> None:
+        if self._pending is not None:
+            raise InputError(self._pending)
+        super()._check_bound()
+
+    @staticmethod
+    def _setup_error(img) -> str | None:
+        """Why ``img`` cannot be used with this model as it is set up now, or None."""
+        try:
+            refuse_mask(img, "NormalRI")
+        except InputError as err:
+            return str(err)
         exposure = getattr(img, "exposure", None)
         if exposure is not None and np.any(np.asarray(exposure) != 1.0):
-            raise InputError(
+            return (
                 "NormalRI: an exposure map does not apply to an interferometric image; give "
                 "the primary-beam model as response= (it multiplies the sky before the "
                 "dirty-beam convolution)"
             )
         psf = getattr(img, "psf", None)
         if psf is None:
-            raise InputError(
+            return (
                 "NormalRI needs the dirty beam as the image PSF: "
                 "Image(..., addpsf=dict(img=beam, normalize=False))"
             )
@@ -146,17 +202,11 @@ class NormalRI(FourierDiagonal):
         cy, cx = (ny - 1) // 2, (nx - 1) // 2
         peak = float(psf[cy, cx])
         if not peak > 0:
-            raise InputError(
+            return (
                 f"NormalRI: the dirty beam must be positive at its centre, got {peak:g} at "
                 f"pixel {(cy, cx)}"
             )
-        beam = np.roll(np.asarray(psf, dtype=np.float64) / peak, (-cy, -cx), axis=(0, 1))
-        transfer = np.fft.rfft2(beam).real  # real part: the beam is symmetric
-        self.transfer = transfer
-        sigma = self._given if self._given is not None else self._mad(img.data)
-        keep = transfer > self.floor * transfer.max()
-        icov = np.where(keep, 1.0 / (sigma**2 * np.where(keep, transfer, 1.0)), 0.0)
-        self._store(np.asarray(img.data, dtype=np.float64), icov)
+        return None
 
     def _mad(self, data) -> float:
         sigma = mad_sigma(np.asarray(data).ravel())

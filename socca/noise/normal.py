@@ -59,18 +59,21 @@ def _read_amplitude(key: str, value) -> np.ndarray:
         if not (np.isfinite(arr) and arr > 0):
             raise InputError(
                 f"Normal {key}: got {key}={arr.item()}; expected a finite number > 0 "
-                "(must be non-negative and not NaN; zero or infinite would mask every pixel)"
+                "(zero, infinite or NaN would mask every pixel)"
             )
         return arr
-    bad = np.isnan(arr) | (arr < 0)
-    if not bad.any():
-        return arr
-    first = tuple(int(i) for i in np.argwhere(bad)[0])
-    raise InputError(
-        f"Normal {key}: the map has {int(bad.sum())} negative or NaN value(s); "
-        f"first at index {first}: {arr[first]}; expected values >= 0 (a zero weight or an "
-        "infinite sigma marks a pixel to ignore)"
-    )
+    negative = arr < 0
+    if negative.any():
+        first = tuple(int(i) for i in np.argwhere(negative)[0])
+        raise InputError(
+            f"Normal {key}: the map has {int(negative.sum())} negative value(s); first at "
+            f"index {first}: {arr[first]}; expected values >= 0 (NaN, a zero weight or an "
+            "infinite sigma marks a pixel to ignore)"
+        )
+    nan = int(np.count_nonzero(np.isnan(arr)))
+    if nan:
+        print(f"Normal {key}: {nan} of {arr.size} map pixels are NaN; they are masked")
+    return arr
 
 
 def _inverse_variance(family: str, amp: np.ndarray) -> np.ndarray:
@@ -111,8 +114,10 @@ class Normal(Noise):
 
     Notes
     -----
-    Pixels with zero weight, or infinite sigma/variance, are removed from the
-    image mask at :meth:`bind`. The log-likelihood is
+    Pixels with zero weight, infinite sigma/variance, or a NaN amplitude (as
+    maps often carry outside the survey footprint; their number is printed
+    when the map is read) are removed from the image mask at :meth:`bind`.
+    Negative amplitudes are refused. The log-likelihood is
     ``-1/2 sum[(d - m)^2 / sigma^2 + ln(2 pi sigma^2)]`` over unmasked pixels.
     """
 

@@ -140,7 +140,7 @@ def mirror(arr: np.ndarray) -> np.ndarray:
 
 
 def cube_power(cube: np.ndarray, apod: np.ndarray | None = None) -> np.ndarray:
-    """Mean power spectrum of the realisations, full ``fft2`` layout, orthonormal FFT.
+    """Mean power spectrum of the realisations, full ``fft2`` layout, unnormalised FFT.
 
     Parameters
     ----------
@@ -154,8 +154,9 @@ def cube_power(cube: np.ndarray, apod: np.ndarray | None = None) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``mean_r |FFT(apod * n_r)|^2 / mean(apod^2)``, shape ``(ny, nx)``. For
-        white noise of standard deviation sigma this is ``sigma**2`` at every
+        ``mean_r |numpy.fft.fft2(apod * n_r)|^2 / mean(apod^2)`` (numpy's
+        default, unnormalised transform), shape ``(ny, nx)``. For white noise
+        of standard deviation sigma this is ``ny * nx * sigma**2`` at every
         frequency.
     """
     centred = cube - cube.mean()
@@ -165,7 +166,7 @@ def cube_power(cube: np.ndarray, apod: np.ndarray | None = None) -> np.ndarray:
         gain = float(np.mean(apod**2))
     power = np.zeros(cube.shape[1:])
     for real in centred:  # one realisation at a time keeps memory at one complex image
-        power += np.abs(np.fft.fft2(real, norm="ortho")) ** 2
+        power += np.abs(np.fft.fft2(real)) ** 2
     return power / (cube.shape[0] * gain)
 
 

@@ -255,3 +255,43 @@ def test_constructor_shortcuts_equal_method_calls():
     assert short.psf_extent == long.psf_extent == (3, 3)
     assert short.psf.sum() == KERNEL.sum()
     assert not short.mask.all()
+
+
+def test_jax_arrays_are_accepted_like_numpy_arrays():
+    """PSF, exposure, response and masks as JAX arrays (as a JAX pipeline hands them)."""
+    jnp = pytest.importorskip("jax.numpy")
+    mask = np.ones(SHAPE, bool)
+    mask[10:20, 5:50] = False
+    numpy_img = Image(synthetic(), noise=StubNoise(), exposure=ramp(), response=ramp(start=2.0),
+                      addpsf=dict(img=KERNEL, normalize=False), addmask=mask)
+    jax_img = Image(synthetic(), noise=StubNoise(), exposure=jnp.asarray(ramp()),
+                    response=jnp.asarray(ramp(start=2.0)),
+                    addpsf=dict(img=jnp.asarray(KERNEL), normalize=False),
+                    addmask=jnp.asarray(mask))
+    later = Image(synthetic(), noise=StubNoise(), exposure=ramp(), response=ramp(start=2.0))
+    later.addpsf(jnp.asarray(KERNEL), normalize=False)
+    later.addmask([jnp.asarray(mask)])
+    for img in (jax_img, later):
+        for name in ("psf", "exposure", "response", "mask"):
+            np.testing.assert_array_equal(getattr(img, name), getattr(numpy_img, name))
+            assert isinstance(getattr(img, name), np.ndarray)
+    assert jax_img.psf_extent == numpy_img.psf_extent
+    with pytest.raises(ValueError, match=r"psf: expected a 2-D kernel.*\(7,\)"):
+        later.addpsf(jnp.ones(7))
+
+
+def test_missing_image_and_psf_are_both_reported(tmp_path):
+    """A newcomer without the tutorial data hears about the image, not only the PSF."""
+    mock, psf = tmp_path / "tutorial_mock.fits", tmp_path / "tutorial_psf.fits"
+    with pytest.raises(FileNotFoundError) as err:
+        Image(str(mock), addpsf=dict(img=str(psf)))
+    assert isinstance(err.value, socca.SoccaError)
+    text = str(err.value)
+    assert "2 FITS files do not exist" in text
+    assert text.index("img: ") < text.index(str(mock)) < text.index("psf: ") < text.index(str(psf))
+    with pytest.raises(FileNotFoundError, match=r"^img: FITS file '.*tutorial_mock.fits' does not"):
+        Image(mock, addpsf=str(MOCK), noise=StubNoise())
+    with pytest.raises(FileNotFoundError, match=r"^psf: FITS file '.*tutorial_psf.fits' does not"):
+        Image(MOCK, addpsf=psf, noise=StubNoise())
+    with pytest.raises(FileNotFoundError, match=r"img: .*exposure: .*nothere.fits"):
+        Image(mock, exposure="nothere.fits", noise=StubNoise())

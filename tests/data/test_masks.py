@@ -199,3 +199,21 @@ def test_invalid_regions(image):
     with pytest.raises(TypeError, match="combine"):
         image.addmask(np.ones(SHAPE, bool), combine="yes")
     assert image.mask.all() and image.noise.binds == 1
+
+
+def test_jax_array_masks(image):
+    jnp = pytest.importorskip("jax.numpy")
+    half = np.zeros(SHAPE, bool)
+    half[:, :64] = True
+    image.addmask(jnp.asarray(half))
+    np.testing.assert_array_equal(image.mask, half)
+    top = np.zeros(SHAPE)
+    top[64:] = 1.0
+    image.addmask([jnp.asarray(top), "image; box(11, 101, 5, 3, 0)"], combine=False)
+    expected = top == 1
+    expected[99:102, 8:13] = False
+    np.testing.assert_array_equal(image.mask, expected)
+    with pytest.raises(ValueError, match=r"mask: shape \(4, 4\)"):
+        image.addmask(jnp.ones((4, 4), bool))
+    with pytest.raises(TypeError, match="regions"):
+        image.addmask(np.float64(1.0))  # a lone number is no mask

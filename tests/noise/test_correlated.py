@@ -221,10 +221,33 @@ def test_is_a_noise():
     assert isinstance(NormalCorrelated(cov=np.eye(4)), Noise)
 
 
-@pytest.mark.parametrize("given", [{}, {"cov": np.eye(4), "icov": np.eye(4)}])
+@pytest.mark.parametrize("given", [{}, {"cov": np.eye(4), "cube": np.ones((2, 2, 2))},
+                                   {"icov": np.eye(4), "cube": np.ones((2, 2, 2))}])
 def test_exactly_one_source(given):
     with pytest.raises(ValueError, match="exactly one of cov, icov or cube"):
         NormalCorrelated(**given)
+
+
+def test_cov_and_icov_warns_and_uses_icov(setup):
+    """The other implementation's rule: with both, the precision matrix wins."""
+    icov = np.linalg.inv(setup.cov)
+    with pytest.warns(UserWarning, match="both cov and icov.*using icov"):
+        noise = NormalCorrelated(cov=np.eye(NPIX), icov=icov)
+    assert noise.source == "icov"
+    noise.bind(make_img(setup.data))
+    want = stats.multivariate_normal(setup.model.ravel(), setup.cov).logpdf(setup.data.ravel())
+    assert float(noise.loglike_fn()(setup.model)) == pytest.approx(want, rel=1e-9)
+
+
+@pytest.mark.parametrize("key", ["cov", "icov", "cube"])
+def test_accepts_jax_arrays(setup, key):
+    value = {"cov": setup.cov, "icov": np.linalg.inv(setup.cov),
+             "cube": draws(setup.cov, 20, SHAPE, setup.rng)}[key]
+    from_jax, from_numpy = (NormalCorrelated(**{key: v}) for v in (jnp.asarray(value), value))
+    for noise in (from_jax, from_numpy):
+        noise.bind(make_img(setup.data, setup.mask))
+    got, want = (float(n.loglike_fn()(setup.model)) for n in (from_jax, from_numpy))
+    assert got == pytest.approx(want, rel=1e-12)
 
 
 def test_not_positive_definite():

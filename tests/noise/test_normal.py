@@ -263,13 +263,47 @@ def test_nan_scalar():
         Normal(std=float("nan"))
 
 
-@pytest.mark.parametrize("bad", [-3.5, np.nan])
-def test_bad_map_values(bad):
+def test_negative_scalar_message_is_consistent():
+    with pytest.raises(ValueError) as err:
+        Normal(sigma=-1)
+    text = str(err.value)
+    assert "sigma=-1" in text and "expected a finite number > 0" in text
+    assert "non-negative" not in text  # it once asked for > 0 and for >= 0 at once
+
+
+def test_negative_map_values():
     value = np.ones((6, 7))
-    value[2, 5] = bad
-    value[4, 1] = bad
-    with pytest.raises(ValueError, match=r"variance.*2 negative or NaN.*\(2, 5\).*" + str(bad)):
+    value[2, 5] = value[4, 1] = -3.5
+    with pytest.raises(ValueError, match=r"variance.*2 negative value\(s\).*\(2, 5\).*-3\.5"):
         Normal(variance=value)
+
+
+def test_nan_map_pixels_are_masked_with_a_note(setup, tmp_path, capsys):
+    """A sigma map with NaN (e.g. outside a survey footprint) masks those pixels."""
+    sigma = setup.sigma.copy()
+    holes = np.zeros(setup.shape, dtype=bool)
+    holes[3, 4:9] = holes[17, 20] = True
+    sigma[holes] = np.nan
+    path = tmp_path / "rms.fits"
+    fits.writeto(path, sigma)
+    want = reference(setup.data, setup.model, setup.sigma, setup.mask & ~holes)
+    for source in (path, sigma):
+        noise = Normal(sigma=source)
+        assert capsys.readouterr().out.strip() == (
+            f"Normal sigma: 6 of {sigma.size} map pixels are NaN; they are masked")
+        img = make_img(setup.data, setup.mask)
+        noise.bind(img)
+        assert not img.mask[holes].any()
+        assert np.array_equal(img.mask, setup.mask & ~holes)
+        assert float(noise.loglike_fn()(setup.model)) == pytest.approx(want, rel=1e-10)
+
+
+def test_jax_amplitude_map(setup):
+    want = reference(setup.data, setup.model, setup.sigma, setup.mask)
+    for key in ("sigma", "var"):
+        noise = Normal(**{key: jnp.asarray(amplitude_for(key, setup.sigma))})
+        noise.bind(make_img(setup.data, setup.mask))
+        assert float(noise.loglike_fn()(setup.model)) == pytest.approx(want, rel=1e-10)
 
 
 def test_map_shape_mismatch():

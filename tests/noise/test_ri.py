@@ -99,6 +99,8 @@ def test_point_beam_equals_normal():
     ref.bind(make_img(data, None))
     want = float(ref.loglike_fn()(model))
     assert float(img.noise.loglike_fn()(model)) == pytest.approx(want, rel=1e-12)
+    # white noise in numpy's unnormalised FFT convention: P = npix sigma^2
+    np.testing.assert_allclose(img.noise.power, 24 * 30 * 0.8**2, rtol=1e-12)
 
 
 def test_differences_equal_the_visibility_chi_square(uv):
@@ -170,23 +172,75 @@ def test_rebinds_when_the_beam_changes(uv):
 # ------------------------------------------------------------------ refusals
 
 
-def test_needs_a_beam():
+def free_gaussian():
+    return Model([Gaussian(xc=20.0, yc=-10.0, rs=2 * ARCSEC, Is=priors.uniform(-1.0, 1.0))])
+
+
+def test_needs_a_beam_when_the_likelihood_is_built():
+    img = Image(make_hdu((16, 16)), noise=NormalRI(sigma=1.0))  # the beam may come later
     with pytest.raises(ValueError, match="needs the dirty beam"):
-        Image(make_hdu((16, 16)), noise=NormalRI(sigma=1.0))
+        socca.fitter(free_gaussian(), img)
+    with pytest.raises(ValueError, match="needs the dirty beam"):
+        img.noise.loglike_fn()
 
 
-def test_refuses_mask_and_exposure(uv):
+@pytest.mark.parametrize("order", ["noise, beam, response", "noise, response, beam",
+                                   "beam, response, noise"])
+def test_set_up_order_does_not_matter(uv, order):
+    """NormalRI first and the beam later, as in the other implementation's tutorial."""
+    data = np.random.default_rng(8).normal(size=(N, N))
+    pbeam = primary_beam()
+    reference = Image(make_hdu((N, N), data=data), noise=NormalRI(sigma=0.5), response=pbeam,
+                      addpsf=dict(img=uv.beam, normalize=False))
+    steps = order.split(", ")
+    noise_first = steps[0] == "noise"
+    img = Image(make_hdu((N, N), data=data),
+                noise=NormalRI(sigma=0.5) if noise_first else Normal(sigma=0.5))
+    for step in steps[1:] if noise_first else steps:
+        if step == "noise":
+            img.noise = NormalRI(sigma=0.5)
+        elif step == "beam":
+            img.addpsf(uv.beam, normalize=False)
+        else:
+            img.response = pbeam
+    socca.fitter(free_gaussian(), img)
+    model = np.random.default_rng(9).normal(0.0, 0.1, (N, N))
+    assert float(img.noise.loglike_fn()(model)) == float(reference.noise.loglike_fn()(model))
+    assert img.noise.nmodes == int(np.count_nonzero(uv.weights))
+
+
+def test_noise_first_then_beam_without_amplitude(uv, capsys):
+    data = dirty_image(uv.weights, 0.0, visibility_noise(uv.weights, 0.2, np.random.default_rng(7)))
+    img = Image(make_hdu((N, N), data=data), noise=NormalRI())
+    assert capsys.readouterr().out == ""  # nothing estimated before the beam is known
+    img.response = primary_beam()
+    img.addpsf(uv.beam, normalize=False)
+    assert "Using MAD" in capsys.readouterr().out
+    assert abs(img.noise.noise_level / 0.2 - 1.0) < 0.1
+    socca.fitter(free_gaussian(), img)
+
+
+def test_refuses_mask_and_exposure_when_the_likelihood_is_built(uv):
     data = np.random.default_rng(5).normal(size=(N, N))
     data[0, 0] = np.nan
+    img = Image(make_hdu((N, N), data=data), noise=NormalRI(sigma=1.0),
+                addpsf=dict(img=uv.beam, normalize=False))
     with pytest.raises(ValueError, match="NormalRI cannot use a mask"):
-        Image(make_hdu((N, N), data=data), noise=NormalRI(sigma=1.0),
-              addpsf=dict(img=uv.beam, normalize=False))
+        socca.fitter(free_gaussian(), img)
+    img = Image(make_hdu((N, N)), noise=NormalRI(sigma=1.0), exposure=primary_beam(),
+                addpsf=dict(img=uv.beam, normalize=False))
     with pytest.raises(ValueError, match="primary-beam model as response="):
-        Image(make_hdu((N, N)), noise=NormalRI(sigma=1.0), exposure=primary_beam(),
-              addpsf=dict(img=uv.beam, normalize=False))
-    # the primary beam as response is fine
-    Image(make_hdu((N, N)), noise=NormalRI(sigma=1.0), response=primary_beam(),
-          addpsf=dict(img=uv.beam, normalize=False))
+        socca.fitter(free_gaussian(), img)
+    with pytest.raises(ValueError, match="primary-beam model as response="):
+        img.noise.loglike_fn()
+    # the primary beam moved to the response is fine, with no explicit rebinding
+    img.response, img.exposure = img.exposure, np.ones((N, N))
+    socca.fitter(free_gaussian(), img)
+    assert img.noise.nmodes == int(np.count_nonzero(uv.weights))
+    # and an exposure map set after binding is caught as well
+    img.exposure = primary_beam()
+    with pytest.raises(ValueError, match="primary-beam model as response="):
+        socca.fitter(free_gaussian(), img)
 
 
 @pytest.mark.parametrize(("kw", "err", "match"), [
