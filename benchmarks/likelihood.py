@@ -146,8 +146,8 @@ def versus_fft(img, batch, budget_s=0.1):
     """Batched log-likelihood and FFT pair per evaluation on ``img``, interleaved."""
     problem = Problem(quickstart_fit_model(), img)
     thetas = _thetas(problem, batch)
-    # the size the model's convolution uses: its point source stays on the image,
-    # so one PSF half-width of padding (socca.models.reach)
+    # the size the model's convolution uses: the image and a margin of one PSF
+    # half-width on every side (socca.models.convolve)
     padded = Renderer(quickstart_fit_model().components, img).convolver.padded
     images = jnp.asarray(np.random.default_rng(2).normal(size=(batch, *img.shape)))
     chunk = STEP if batch % STEP == 0 else None

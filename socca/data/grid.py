@@ -99,9 +99,15 @@ class Grid:
         Pixel scale in degrees, ``sqrt(|det J|)`` of the pixel -> ``(xi, eta)`` Jacobian.
     jacobian : numpy.ndarray
         ``d(xi, eta) / d(x, y)`` in deg per pixel, shape ``(2, 2)``.
+    origin : tuple of float
+        ``(x, y)`` pixel coordinates, in the WCS's own pixel frame, of this
+        grid's pixel ``(0, 0)``: ``(0, 0)`` for an image's own grid. A grid
+        that reaches beyond the image, or is shifted by a fraction of a pixel
+        (the canvas of a PSF convolution, see :mod:`socca.models.render`),
+        has another; :meth:`pixel_of` answers in this grid's pixels.
     """
 
-    def __init__(self, wcs: WCS, shape, subgrid: int = 1):
+    def __init__(self, wcs: WCS, shape, subgrid: int = 1, origin=(0.0, 0.0)):
         if not isinstance(wcs, WCS):
             raise InputTypeError(f"wcs: expected an astropy.wcs.WCS, got {type(wcs).__name__}")
         if wcs.naxis != 2:
@@ -116,6 +122,7 @@ class Grid:
         self.ra0 = float(wcs.wcs.crval[lng])
         self.dec0 = float(wcs.wcs.crval[lat])
         self._lng, self._lat = lng, lat
+        self.origin = (float(origin[0]), float(origin[1]))
 
         y, x = np.indices(self.shape, dtype=np.float64)
         self.ra, self.dec = self._world(x, y)
@@ -129,8 +136,8 @@ class Grid:
         self._fit_pixel_map()
 
     def _world(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """RA in [0, 360) and Dec (deg) of 0-based pixel coordinates."""
-        world = self.wcs.pixel_to_world_values(x, y)
+        """RA in [0, 360) and Dec (deg) of this grid's 0-based pixel coordinates."""
+        world = self.wcs.pixel_to_world_values(x + self.origin[0], y + self.origin[1])
         ra = np.mod(np.asarray(world[self._lng], dtype=np.float64), 360.0)
         return ra, np.asarray(world[self._lat], dtype=np.float64)
 
@@ -146,7 +153,7 @@ class Grid:
         design = np.column_stack([np.ones_like(xx), xx, yy])
         coef, *_ = np.linalg.lstsq(design, np.column_stack([xi, eta]), rcond=None)
         # coef rows: offset, d/dx, d/dy; columns: xi, eta.
-        self._origin = coef[0].copy()
+        self._tangent_at_zero = coef[0].copy()
         self.jacobian = coef[1:].T.copy()
         det = np.linalg.det(self.jacobian)
         if det == 0.0:
@@ -182,14 +189,15 @@ class Grid:
         x, y : jax.Array
             Pixel coordinates; exact for a TAN WCS without distortions.
         """
-        dxi = jnp.asarray(xi) - self._origin[0]
-        deta = jnp.asarray(eta) - self._origin[1]
+        dxi = jnp.asarray(xi) - self._tangent_at_zero[0]
+        deta = jnp.asarray(eta) - self._tangent_at_zero[1]
         inv = self._inverse
         return inv[0, 0] * dxi + inv[0, 1] * deta, inv[1, 0] * dxi + inv[1, 1] * deta
 
     def __repr__(self) -> str:
+        origin = "" if self.origin == (0.0, 0.0) else f"origin={self.origin}, "
         return (
-            f"Grid(shape={self.shape}, subgrid={self.subgrid}, "
+            f"Grid(shape={self.shape}, subgrid={self.subgrid}, {origin}"
             f"ra0={self.ra0:.6f}, dec0={self.dec0:.6f}, pixscale={self.pixscale * 3600:.4g}\")"
         )
 

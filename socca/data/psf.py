@@ -1,10 +1,19 @@
 """Point-spread-function kernels: reading, validating and placing them on an image.
 
-Convention: the centre of a kernel of length ``K`` along an axis is the pixel
-``(K - 1) // 2`` (what ``scipy.signal.fftconvolve(..., mode="same")`` uses). A
-kernel placed on an image of shape ``(ny, nx)`` has that centre at pixel
-``((ny - 1) // 2, (nx - 1) // 2)``; it is zero-padded, or cropped symmetrically
-about its centre, to the image shape.
+Conventions (the same for every kernel and image):
+
+* A pixel's centre has integer 0-based coordinates: pixel ``(row, column)``
+  spans ``row - 1/2 .. row + 1/2`` and ``column - 1/2 .. column + 1/2``.
+* A kernel's centre is its geometric centre, ``((ky - 1) / 2, (kx - 1) / 2)``:
+  the middle pixel along an axis of odd length, the point between the two
+  middle pixels along an even one. A symmetric kernel therefore moves no
+  light, whatever its size.
+* A kernel placed on an image of shape ``(ny, nx)`` has its pixel
+  ``((ky - 1) // 2, (kx - 1) // 2)`` at the image's pixel
+  ``((ny - 1) // 2, (nx - 1) // 2)``; it is zero-padded, or cropped about that
+  pixel, to the image shape. Along an even axis its true centre lies half a
+  pixel beyond (:func:`centre_offset`); the convolution accounts for it
+  (:mod:`socca.models.render`).
 """
 
 from __future__ import annotations
@@ -79,6 +88,22 @@ def place_kernel(kernel: np.ndarray, shape) -> np.ndarray:
     (sy, dy), (sx, dx) = (_place_axis(k, n) for k, n in zip(kernel.shape, shape, strict=True))
     out[dy, dx] = kernel[sy, sx]
     return out
+
+
+def centre_offset(kernel_shape) -> tuple[float, float]:
+    """Offset ``(rows, columns)`` of a kernel's geometric centre from its pixel ``(k - 1) // 2``.
+
+    Parameters
+    ----------
+    kernel_shape : tuple of int
+        ``(ky, kx)`` of the kernel as given, before placing it on an image.
+
+    Returns
+    -------
+    tuple of float
+        0 along an axis of odd length, 0.5 along an even one.
+    """
+    return tuple(0.5 if k % 2 == 0 else 0.0 for k in kernel_shape)
 
 
 def kernel_extent(psf: np.ndarray) -> tuple[int, int]:

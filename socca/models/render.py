@@ -4,6 +4,13 @@
 free-parameter vector that can be jitted, vmapped and differentiated. All
 static work (grids, PSF transform, which components exist, fixed values) is
 done here, once.
+
+With a PSF, extended light is drawn on the convolution's canvas, the image
+and a margin of one PSF half-width around it, so that light from beyond the
+edge is convolved in; along an axis where the PSF's centre lies between two
+pixels the canvas is shifted by half a pixel (see
+:class:`socca.models.convolve.FourierConvolver` and :mod:`socca.data.psf`).
+The unconvolved ``raw`` map is drawn on the image's own pixels.
 """
 
 from __future__ import annotations
@@ -14,13 +21,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from scipy import ndimage
 
+from socca.data.grid import Grid
 from socca.errors import InputError, InputIndexError, InputTypeError
-from socca.models.convolve import FourierConvolver, psf_halfwidth
+from socca.models.convolve import FourierConvolver
 from socca.models.fusion import traced_zero
 from socca.models.oversample import CentreRefiner, apply_correction
 from socca.models.parameters import ParameterMap
-from socca.models.reach import point_reach
 
 
 class Maps(NamedTuple):
@@ -169,29 +177,45 @@ class Renderer:
         self.extended = [c for c in chosen if c.kind == "extended"]
         self.points = [c for c in chosen if c.kind == "point"]
         self.backgrounds = [c for c in chosen if c.kind == "background"]
-        self.convolver = None
+        self.convolver = self.canvas_grid = self.canvas_response = None
         if img.psf is not None and (self.extended or self.points):
-            reach = point_reach(
-                self.pmap, self.points, self.grid, self.shape, psf_halfwidth(img.psf)
-            )
-            self.convolver = FourierConvolver(img.psf, reach)
+            self.convolver = FourierConvolver(img.psf, img.psf_offset)
+        if self.convolver is not None and self.extended:
+            conv, grid = self.convolver, img.grid
+            origin = (grid.origin[0] + conv.origin[0], grid.origin[1] + conv.origin[1])
+            canvas = Grid(grid.wcs, conv.canvas, grid.subgrid, origin=origin)
+            self.canvas_grid = RenderGrid(canvas, conv.canvas)
+            if self.response is not None:
+                self.canvas_response = jnp.asarray(canvas_map(np.asarray(img.response), conv))
+
+    def _light(self, values, grid, shape):
+        """Extended light on ``grid``: the lattice image, its corrections, where it is negative.
+
+        Negative pixels are those of the components constrained positive.
+        """
+        light, corrections = jnp.zeros(shape), []
+        negative = jnp.zeros(shape, dtype=bool)
+        for comp in self.extended:
+            part, fixes = _image_parts(comp, self.pmap.component_values(comp, values), grid)
+            light = light + part
+            corrections += fixes
+            if comp.positive:
+                negative = negative | (_corrected(part, fixes) < 0)
+        return light, corrections, negative
 
     def sources(self, theta):
         """The unconvolved light of ``theta``, split as the convolution needs it."""
         values = self.pmap.resolve(theta)
         zeros = jnp.zeros(self.shape)
-        negative = jnp.zeros(self.shape, dtype=bool)
-        ext, corrections = zeros, []
-        for comp in self.extended:
-            part, fixes = _image_parts(comp, self.pmap.component_values(comp, values), self.grid)
-            ext = ext + part
-            corrections += fixes
-            if comp.positive:
-                negative = negative | (_corrected(part, fixes) < 0)
+        # on the image's pixels: the raw map (left out of a likelihood's program)
+        ext, corrections, negative = self._light(values, self.grid, self.shape)
         raw = _corrected(ext, corrections)
         canvas = None
-        if self.convolver is not None and self.extended:
-            canvas = _canvas(self.convolver, ext, corrections, self.response, theta)
+        if self.canvas_grid is not None:
+            conv = self.convolver
+            light, fixes, off_sign = self._light(values, self.canvas_grid, conv.canvas)
+            negative = conv.crop(off_sign)
+            canvas = _canvas(conv, light, fixes, self.canvas_response, theta)
         points = []
         for comp in self.points:
             cvals = self.pmap.component_values(comp, values)
@@ -319,6 +343,19 @@ def _canvas(convolver, image, corrections, response, theta):
             delta = delta * lax.dynamic_slice(response, origin, delta.shape)
         canvas = apply_correction(canvas, (delta, origin))
     return canvas
+
+
+def canvas_map(image_map, convolver):
+    """A map of the image (a response) on ``convolver``'s canvas.
+
+    Linear interpolation at the canvas's pixel positions (which a PSF
+    centred between pixels shifts by half a pixel); beyond the edge the
+    map repeats its edge values.
+    """
+    x0, y0 = convolver.origin
+    rows, cols = (np.arange(n, dtype=float) for n in convolver.canvas)
+    coords = np.meshgrid(rows + y0, cols + x0, indexing="ij")
+    return ndimage.map_coordinates(np.asarray(image_map, float), coords, order=1, mode="nearest")
 
 
 def _at(image, point, values, grid):

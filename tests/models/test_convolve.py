@@ -1,4 +1,4 @@
-"""PSF convolution: linear (no wrap-around), equal to scipy's direct FFT convolution."""
+"""PSF convolution of a canvas (image and margin): linear, equal to scipy's direct convolution."""
 
 import numpy as np
 import pytest
@@ -25,17 +25,27 @@ def test_matches_scipy_fftconvolve_same(shape, ksize):
     img = Image(make_hdu(shape), noise=Normal(sigma=1.0), addpsf=dict(img=elongated_psf(ksize)))
     conv = FourierConvolver(img.psf)
     expected = signal.fftconvolve(image, img.psf, mode="same")
-    np.testing.assert_allclose(np.asarray(conv(image)), expected, rtol=1e-10, atol=1e-10 * 50)
+    canvas = np.pad(image, [(h, h) for h in conv.halfwidth])  # nothing beyond the edge
+    np.testing.assert_allclose(np.asarray(conv(canvas)), expected, rtol=1e-10, atol=1e-10 * 50)
 
 
-def test_source_at_the_edge_does_not_wrap():
-    img = Image(make_hdu((64, 64)), noise=Normal(sigma=1.0), addpsf=dict(img=gaussian_psf(21, 2.0)))
-    src = Gaussian(xc=img.grid.ra[32, 0], yc=img.grid.dec[32, 0], rs=1.5 * ARCSEC, Is=10.0)
-    raw = src.getmap(img)
-    smoothed = src.getmap(img, convolve=True)
-    np.testing.assert_allclose(
-        smoothed, signal.fftconvolve(raw, img.psf, mode="same"), rtol=1e-10, atol=1e-12
+def test_light_beyond_the_edge_is_convolved_in_and_does_not_wrap():
+    """A source on the edge: its light from beyond the edge is there, none wraps around.
+
+    The reference draws the source on an image 20 pixels wider on every side
+    (the same WCS) and convolves it with scipy, then crops.
+    """
+    psf = dict(img=gaussian_psf(21, 2.0))
+    img = Image(make_hdu((64, 64)), noise=Normal(sigma=1.0), addpsf=psf)
+    wide = Image(
+        make_hdu((104, 104), crpix=(32.5 + 20, 32.5 + 20)), noise=Normal(sigma=1.0), addpsf=psf
     )
+    src = Gaussian(xc=img.grid.ra[32, 0], yc=img.grid.dec[32, 0], rs=1.5 * ARCSEC, Is=10.0)
+    smoothed = src.getmap(img, convolve=True)
+    expected = signal.fftconvolve(src.getmap(wide), img.psf, mode="same")[20:84, 20:84]
+    np.testing.assert_allclose(smoothed, expected, rtol=0, atol=1e-10)
+    inside_only = signal.fftconvolve(src.getmap(img), img.psf, mode="same")
+    assert smoothed[32, 0] > 1.5 * inside_only[32, 0]  # the light from outside is in
     assert np.abs(smoothed[:, -8:]).max() < 1e-12
 
 
@@ -52,7 +62,9 @@ def test_point_spectrum_is_a_shifted_delta():
     x0, y0 = 7.3, 11.6
     spectrum = np.asarray(conv.point_spectrum(2.5, x0, y0))
     fy, fx = np.fft.fftfreq(conv.padded[0]), np.fft.rfftfreq(conv.padded[1])
-    ramp_y, ramp_x = np.exp(-2j * np.pi * fy * y0), np.exp(-2j * np.pi * fx * x0)
+    # on the canvas the point lies one half-width (the margin) farther on
+    (hy, hx) = conv.halfwidth
+    ramp_y, ramp_x = np.exp(-2j * np.pi * fy * (y0 + hy)), np.exp(-2j * np.pi * fx * (x0 + hx))
     # the Nyquist terms of even axes are real (cos), as for any real image
     ramp_y[np.abs(fy) == 0.5] = ramp_y[np.abs(fy) == 0.5].real
     ramp_x[np.abs(fx) == 0.5] = ramp_x[np.abs(fx) == 0.5].real
@@ -81,16 +93,18 @@ def test_a_complex_pair_convolves_two_images_at_once():
     a, b = rng.normal(size=(2, 50, 71))
     b[:, -3:] += 1e3  # the second much brighter: rounding must not leak into the first
     canvas = [np.zeros(conv.padded) for _ in range(2)]
-    canvas[0][:50, :71], canvas[1][:50, :71] = a, b
+    (hy, hx) = conv.halfwidth
+    canvas[0][hy : hy + 50, hx : hx + 71], canvas[1][hy : hy + 50, hx : hx + 71] = a, b
     spectrum = conv.transform_pair(*canvas)
     spectrum = spectrum + conv.point_spectrum_full(2.0, 10.4, 20.7)  # a point in the first
     spectrum = spectrum + conv.point_spectrum_full(3.0j, 60.1, -5.5)  # and one in the second
     first, second = (np.asarray(x) for x in conv.finish_pair(spectrum))
-    expected_a = conv.finish(conv.transform(a) + conv.point_spectrum(2.0, 10.4, 20.7))
-    expected_b = conv.finish(conv.transform(b) + conv.point_spectrum(3.0, 60.1, -5.5))
+    expected_a = conv.finish(conv.transform(canvas[0]) + conv.point_spectrum(2.0, 10.4, 20.7))
+    expected_b = conv.finish(conv.transform(canvas[1]) + conv.point_spectrum(3.0, 60.1, -5.5))
     np.testing.assert_allclose(first, expected_a, rtol=0, atol=1e-9)
     np.testing.assert_allclose(second, expected_b, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(
-        first, signal.fftconvolve(a, img.psf, mode="same") + np.asarray(expected_a - conv(a)),
+        first,
+        signal.fftconvolve(a, img.psf, mode="same") + np.asarray(expected_a - conv(canvas[0])),
         rtol=0, atol=1e-9,
     )  # fmt: skip
