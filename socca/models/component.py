@@ -163,13 +163,13 @@ class Component:
         params = self.__dict__.get("_params", {})
         if name in params:
             return params[name].value
-        nested = self._nested(name)
+        nested = self._nested(name) or self._shared(name)
         if nested is not None:
             return getattr(*nested)
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def __setattr__(self, name, value):
-        nested = None if name in self._params else self._nested(name)
+        nested = None if name in self._params else self._nested(name) or self._shared(name)
         if name in self._params:
             entry = self._params[name]
             entry.value = _validate_value(self.owner, name, value, entry.domain)
@@ -191,6 +191,20 @@ class Component:
             inner = name[len(role) + 1 :]
             if name.startswith(role + "_") and inner in sub.parameter_names:
                 return sub, inner
+        return None
+
+    def _shared(self, name):
+        """``(composite, name)`` when this sub-profile exposes its composite's ``name``, or None.
+
+        A composite lists in ``SHARED`` (role → names) the parameters of its
+        own that its sub-profiles also show (``disk.radial.xc`` is ``disk.xc``).
+        """
+        parent = self.__dict__.get("_parent")
+        if parent is None:
+            return None
+        for role, sub in parent.subprofiles().items():
+            if sub is self and name in type(parent).SHARED.get(role, ()):
+                return parent, name
         return None
 
     def __getstate__(self):
@@ -364,6 +378,10 @@ class Composite(Component):
         Initial values of the composite's own parameters (and of the
         sub-profiles' as ``<role>_<name>``).
     """
+
+    #: Role → names of the composite's own parameters its sub-profile in that role
+    #: also shows (reading and assigning them there reaches the composite's).
+    SHARED: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, subprofiles, **values):
         keep = {role: self._check_subprofile(role, sub) for role, sub in subprofiles.items()}

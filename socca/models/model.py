@@ -17,14 +17,28 @@ class Model:
 
     Parameters
     ----------
-    components : sequence of Component, optional
-        Components to add right away (see :meth:`addcomponent`).
+    components : Component or sequence of Component, optional
+        Component(s) to add right away (see :meth:`addcomponent`): one
+        component (``Model(comp)``) or several (``Model([a, b])``).
+    positive : bool or None, optional
+        If given, sets ``positive`` on every component given here, as
+        ``addcomponent(comp, positive=...)`` does; None keeps each
+        component's own setting. Components added later take their own.
     """
 
-    def __init__(self, components=None):
+    def __init__(self, components=None, positive=None):
         self.components: list[Component] = []
-        for comp in components or ():
-            self.addcomponent(comp)
+        components = _as_components(components)
+        if positive is not None:
+            _check_positive(positive)
+            if not components:
+                raise InputError(
+                    f"Model(positive={positive!r}) sets the positivity of the components "
+                    f"given with it, but none were given; use Model(comp, positive=...) or "
+                    f"addcomponent(comp, positive=...)"
+                )
+        for comp in components:
+            self.addcomponent(comp, positive=positive)
 
     def addcomponent(self, comp, positive=None):
         """Add a component.
@@ -147,6 +161,25 @@ class Model:
         raw, smoothed_bkg, background, _ = self.getmodel(img, [])
         image = smoothed_bkg - background if convolve else raw
         return image + background if addbackground else image
+
+
+def _as_components(components) -> list:
+    """The components ``Model(...)`` was given, as a list (one component or an iterable)."""
+    if components is None:
+        return []
+    if isinstance(components, Component):
+        return [components]
+    if isinstance(components, str | bytes | dict) or not hasattr(components, "__iter__"):
+        raise InputTypeError(
+            f"Model: expected a component or a list of components, got "
+            f"{type(components).__name__} {components!r}"
+        )
+    return list(components)
+
+
+def _check_positive(positive) -> None:
+    if not isinstance(positive, bool):
+        raise InputTypeError(f"Model: positive must be True or False (or None), got {positive!r}")
 
 
 def _format_free(comp) -> str:

@@ -25,7 +25,7 @@ SCALES = {
     "Beta": ("rc", "Ic", True),
     "gNFW": ("rc", "Ic", True),
     "Power": ("rc", "Ic", True),
-    "TopHat": ("rc", None, True),
+    "TopHat": ("rc", "Ic", True),
     "PolyExponential": ("rs", "Is", True),
     "ModExponential": ("rs", "Is", True),
 }

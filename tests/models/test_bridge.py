@@ -144,6 +144,13 @@ def test_scale_and_amplitude_of_subprofiles_belong_to_the_bridge():
             setattr(bridge.radial, name, 1.0)
 
 
+def test_tophat_amplitude_belongs_to_the_bridge():
+    bridge = SimpleBridge()  # parallel=TopHat(): its Ic, like its rc, is the bridge's
+    assert bridge.parameter_names[6:] == ("radial_alpha", "radial_beta")
+    with pytest.raises(ValueError, match=r"has Ic set, but a SimpleBridge sets it itself"):
+        SimpleBridge(parallel=TopHat(Ic=2.0))
+
+
 def test_unsupported_subprofiles_are_refused():
     refused = type("PolyExpoRefact", (Exponential,), {})
     for cls in (SimpleBridge, MesaBridge):

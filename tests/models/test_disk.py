@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import special
+from scipy import integrate, special
 
 import socca
 from socca import priors, simulate
@@ -74,7 +74,7 @@ def test_ids_labels_and_nested_parameters():
 def test_default_subprofiles_and_hyperparameters(capsys):
     disk = Disk()
     assert isinstance(disk.radial, Sersic) and isinstance(disk.vertical, HyperSecantHeight)
-    assert disk.losdepth is None and disk.losbins == 64
+    assert disk.losdepth is None and disk.losbins == 200  # the other implementation's default
     disk.losdepth, disk.losbins = 60 * ARCSEC, 33
     disk.parameters()
     out = capsys.readouterr().out
@@ -96,8 +96,8 @@ def test_unsupported_subprofiles_are_refused():
             Disk(radial=bad)
     with pytest.raises(TypeError, match="vertical=Gaussian .*ExponentialHeight, HyperSecantHeight"):
         Disk(vertical=Gaussian())
-    with pytest.raises(ValueError, match=r"has xc, e set, but a Disk sets them itself"):
-        Disk(radial=Sersic(e=0.3, xc=RA))  # would be silently ignored
+    with pytest.raises(ValueError, match=r"has e set, but a Disk sets it itself"):
+        Disk(radial=Sersic(e=0.3, xc=RA))  # e would be silently ignored (xc is taken over)
     disk = Disk()
     with pytest.raises(ValueError, match="already belongs"):
         Disk(radial=disk.radial)
@@ -350,3 +350,108 @@ def test_custom_radial_profile_is_supported():
         setattr(ref, name, value)
     assert mine.parameter_names[4:6] == ("radial_h", "radial_amp")
     np.testing.assert_allclose(mine.getmap(img), ref.getmap(img), rtol=1e-12)
+
+
+# -- the other implementation's spellings (issue 17) -----------------------------------
+def test_vertical_profiles_import_from_the_disk_package():
+    from socca.models import vertical
+    from socca.models.disk import vertical as nested
+    from socca.models.disk.vertical import ExponentialHeight as Exp
+    from socca.models.disk.vertical import Height
+
+    assert Exp is ExponentialHeight and Height is vertical.Height
+    assert nested.HyperSecantHeight is HyperSecantHeight
+    height = Height()  # the base class shows the inclination and the settings
+    assert height.parameter_names == ("inc",) and height.inc == 0.0
+    assert (height.losdepth, height.losbins) == (None, 200)
+
+
+def test_centre_angle_and_inclination_are_reachable_on_the_subprofiles(capsys):
+    disk = Disk(radial=Exponential(rs=4 * ARCSEC, Is=1.0), vertical=HyperSecantHeight(zs=ARCSEC))
+    disk.radial.xc, disk.radial.yc, disk.radial.theta = RA, DEC, 0.4
+    disk.vertical.inc = 0.9
+    assert (disk.xc, disk.yc, disk.theta, disk.inc) == (RA, DEC, 0.4, 0.9)
+    disk.theta, disk.inc = 0.5, 1.1  # one parameter behind both spellings
+    assert (disk.radial.theta, disk.vertical.inc) == (0.5, 1.1)
+    disk.vertical.losdepth, disk.vertical.losbins = 50 * ARCSEC, 41
+    assert (disk.losdepth, disk.losbins) == (50 * ARCSEC, 41)
+    disk.losbins = 43
+    assert disk.vertical.losbins == 43
+    with pytest.raises(ValueError, match="losbins must be an integer >= 2, got 1"):
+        disk.vertical.losbins = 1
+    with pytest.raises(ValueError, match=r"yc: .*-91"):
+        disk.radial.yc = -91.0  # the disk's own check: a declination
+    # priors set through the sub-profiles are the disk's parameters: the labels stay
+    disk.radial.xc = priors.uniform(RA - ARCSEC, RA + ARCSEC)
+    disk.vertical.inc = priors.uniform(0.0, 1.5)
+    assert disk.xc is disk.radial.xc
+    d = disk.id
+    assert Model([disk]).labels == (f"{d}_xc", f"{d}_inc")
+    assert "radial_xc" not in disk.parameter_names and "vertical_inc" not in disk.parameter_names
+    disk.parameters()
+    out = capsys.readouterr().out
+    assert "\nxc " in out and "\ninc " in out and "radial_xc" not in out
+    # a detached sub-profile no longer reaches the disk
+    old = disk.radial
+    disk.radial = Exponential(rs=4 * ARCSEC, Is=1.0)
+    with pytest.raises(AttributeError):
+        old.xc = 1.0
+    assert disk.radial.xc is disk.xc
+
+
+def test_values_given_to_the_subprofiles_become_the_disks():
+    img = image((24, 24))
+    # the other implementation's way of writing a disk: geometry on the sub-profiles
+    theirs = Disk(
+        radial=Exponential(xc=RA, yc=DEC, theta=0.3, rs=3 * ARCSEC, Is=1.0),
+        vertical=ExponentialHeight(zs=ARCSEC, inc=1.0, losdepth=40 * ARCSEC, losbins=33),
+    )
+    ours = Disk(
+        radial=Exponential(rs=3 * ARCSEC, Is=1.0),
+        vertical=ExponentialHeight(zs=ARCSEC),
+        xc=RA, yc=DEC, theta=0.3, inc=1.0, losdepth=40 * ARCSEC, losbins=33,
+    )  # fmt: skip
+    assert theirs.parameter_names == ours.parameter_names
+    assert (theirs.losdepth, theirs.losbins) == (40 * ARCSEC, 33)
+    np.testing.assert_array_equal(theirs.getmap(img), ours.getmap(img))
+    # a swapped-in profile brings its values; one left at its defaults keeps the disk's
+    theirs.radial = Exponential(xc=RA + ARCSEC, rs=3 * ARCSEC, Is=1.0)
+    assert (theirs.xc, theirs.yc, theirs.theta) == (RA + ARCSEC, DEC, 0.3)
+    theirs.vertical = HyperSecantHeight(zs=ARCSEC)
+    assert (theirs.inc, theirs.losbins) == (1.0, 33)
+    with pytest.raises(ValueError, match=r"xc is given twice, 2.0 to the disk and 1.0 to its"):
+        Disk(radial=Exponential(xc=1.0), xc=2.0)
+    with pytest.raises(ValueError, match=r"losbins is given twice, 60 .* 50 to its vertical"):
+        Disk(vertical=ExponentialHeight(losbins=50), losbins=60)
+    copy = pickle.loads(pickle.dumps(theirs))
+    copy.radial.xc = RA
+    assert copy.xc == RA and theirs.xc == RA + ARCSEC
+
+
+def test_inclined_exponential_disk_with_default_losbins_matches_quadrature():
+    # I(u, v) = ∫ Is exp(-R/rs) exp(-|z|/zs) ds along each line of sight, by
+    # scipy.integrate.quad (the kinks of |z| and R given as break points),
+    # against the default losbins (200) on a line of sight covering the disk
+    img = image((24, 24))
+    rs, zs, i0, inc, theta = 3 * ARCSEC, 0.8 * ARCSEC, 2.0, np.radians(60), 0.7
+    disk = Disk(
+        radial=Exponential(rs=rs, Is=i0),
+        vertical=ExponentialHeight(zs=zs),
+        xc=RA, yc=DEC, theta=theta, inc=inc, losdepth=40 * ARCSEC,
+    )  # fmt: skip
+    assert disk.losbins == 200
+    cos_i, sin_i = np.cos(inc), np.sin(inc)
+
+    def emissivity(s, u, v):
+        y, z = v * cos_i + s * sin_i, s * cos_i - v * sin_i
+        return i0 * np.exp(-np.hypot(u, y) / rs - abs(z) / zs)
+
+    def line_of_sight(u, v):
+        kinks = [v * sin_i / cos_i, -v * cos_i / sin_i]  # z = 0, and y = 0
+        reach = 30 * rs  # exp(-30): nothing beyond
+        return integrate.quad(emissivity, -reach, reach, args=(u, v), points=kinks)[0]
+
+    u, v = sky_axes(img, theta)
+    expected = np.vectorize(line_of_sight)(u, v)
+    # 200 points: 0.15% of the peak (64 points: 1%), the trapezoid rule across the kink of |z|
+    np.testing.assert_allclose(disk.getmap(img), expected, rtol=0, atol=2.5e-3 * expected.max())

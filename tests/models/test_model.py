@@ -69,7 +69,11 @@ def test_getmodel_resolves_boundto_and_fixed_values(image):
     ref = Sersic(xc=ra, yc=dec, theta=0.5, e=0.3, re=5 * ARCSEC, Ie=0.8, ns=1.0).getmap(image)
     ref_point = Point(xc=ra, yc=dec, Ic=4.0)
     np.testing.assert_allclose(raw, ref + ref_point.getmap(image), rtol=1e-12, atol=1e-14)
-    conv = signal.fftconvolve(ref, image.psf, mode="same") + ref_point.getmap(image, convolve=True)
+    # the galaxy's light beyond the edge is convolved in: draw it 10 pixels wider all round
+    wide = Image(make_hdu((68, 76), crpix=(38.5, 34.5)), noise=Normal(sigma=1.0))
+    ref_wide = Sersic(xc=ra, yc=dec, theta=0.5, e=0.3, re=5 * ARCSEC, Ie=0.8, ns=1.0).getmap(wide)
+    conv = signal.fftconvolve(ref_wide, image.psf, mode="same")[10:-10, 10:-10]
+    conv = conv + ref_point.getmap(image, convolve=True)
     np.testing.assert_allclose(smoothed_bkg, conv, rtol=1e-9, atol=1e-12)
     assert not bkg.any() and not negative.any()
 
@@ -148,6 +152,29 @@ def test_positivity_flags_negative_pixels(image):
     assert not mod.getmodel(image, [0.5])[3].any()
     mod2 = Model([Gaussian(xc=ra, yc=dec, rs=3 * ARCSEC, Is=priors.uniform(-1.0, 1.0))])
     assert not mod2.getmodel(image, [-0.5])[3].any()
+
+
+def test_model_of_one_component_and_positive_for_all(image):
+    # what positive=True does to the likelihood: test_positivity_flags_negative_pixels
+    ra, dec = centre(image)
+    gal = Gaussian(xc=ra, yc=dec, rs=3 * ARCSEC, Is=priors.uniform(-1.0, 1.0))
+    mod = Model(gal)  # one component, without a list
+    assert mod.components == [gal] and not gal.positive
+    assert mod.labels == (f"{gal.id}_Is",)
+    pos = Model(gal, positive=True)  # as addcomponent(gal, positive=True)
+    assert gal.positive and pos.components == [gal]
+    a, b = Gaussian(xc=ra, yc=dec, rs=ARCSEC, Is=1.0), Point(xc=ra, yc=dec, Ic=1.0)
+    both = Model((a, b), positive=True)
+    assert both.components == [a, b] and a.positive and b.positive
+    b.positive = False
+    Model([a, b])  # positive=None keeps each component's own setting
+    assert a.positive and not b.positive
+    with pytest.raises(TypeError, match="expected a component or a list of components, got int 5"):
+        Model(5)
+    with pytest.raises(TypeError, match="positive must be True or False .*'yes'"):
+        Model(a, positive="yes")
+    with pytest.raises(ValueError, match=r"Model\(positive=True\) .* none were given"):
+        Model(positive=True)
 
 
 def test_vmap_equals_single_calls_and_grad_matches_finite_differences(image):
@@ -263,7 +290,12 @@ def test_corrections_reach_the_convolution_near_an_edge():
     raw, smoothed, _, _ = Model([gal]).getmodel(img, [], doresp=True, doexp=False)
     refined = gal.getmap(img)
     np.testing.assert_allclose(raw, refined * resp, rtol=1e-12)
-    expected = signal.fftconvolve(refined * resp, img.psf, mode="same")
+    # light beyond the edge is convolved in: the reference draws the source 10 pixels
+    # wider all round, the response extended by its edge values (docs/data.md)
+    wide = Image(make_hdu((68, 76), crpix=(38.5, 34.5)), noise=Normal(sigma=1.0))
+    wide_resp = np.pad(resp, 10, mode="edge")
+    expected = signal.fftconvolve(gal.getmap(wide) * wide_resp, img.psf, mode="same")
+    expected = expected[10:-10, 10:-10]
     np.testing.assert_allclose(smoothed, expected, rtol=1e-9, atol=1e-12 * expected.max())
     # the corrections matter here: the plain lattice average is far off
     values = {name: entry.value for name, entry in gal.parameter_entries().items()}

@@ -86,3 +86,14 @@ def test_tophat_is_one_inside_and_zero_outside(image):
     np.testing.assert_array_equal(got[lattice], (r < 6.5 * ARCSEC)[lattice].astype(float))
     # the re-integrated centre lies well inside the disk: exactly one there too
     np.testing.assert_allclose(got[~lattice], 1.0, rtol=1e-14)
+
+
+def test_tophat_amplitude(image):
+    ra, dec = image.grid.ra[20, 25], image.grid.dec[20, 25]
+    assert TopHat().Ic == 1.0  # default: bridges and existing uses unchanged
+    comp = TopHat(xc=ra, yc=dec, rc=6.5 * ARCSEC, Ic=2.5)
+    assert comp.parameter_names[-2:] == ("rc", "Ic")
+    r = reference_radius(image, ra, dec, 0.0, 0.0)
+    lattice = ~centre_patch(image.shape, 20, 25)
+    got = comp.getmap(image)
+    np.testing.assert_array_equal(got[lattice], 2.5 * (r < 6.5 * ARCSEC)[lattice])

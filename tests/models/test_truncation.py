@@ -235,3 +235,14 @@ def test_optimizer_recovers_truncation_radius_and_width():
     assert best["Is"] == pytest.approx(1.0, rel=0.01)
     assert best["rt"] == pytest.approx(truth["rt"], rel=0.01)
     assert best["wt"] == pytest.approx(truth["wt"], rel=0.05)
+
+
+def test_truncations_import_from_the_radial_package():
+    import socca.models.radial as radial
+    from socca.models.radial.truncation import Exponential as Cut
+    from socca.models.radial.truncation import HyperTangent as Tanh
+
+    assert (Cut, Tanh) == (ExpCut, HyperTangent) and radial.truncation.HyperTangent is Tanh
+    assert radial.Exponential is Exponential  # the profile keeps its name
+    beta = Beta(rc=3 * ARCSEC, Ic=1.0, truncation=Cut(rt=1e-2, wt=5e-4))
+    assert isinstance(beta.truncation, ExpCut) and (beta.rt, beta.wt) == (1e-2, 5e-4)

@@ -57,9 +57,9 @@ def power(r, rc, Ic, alpha):
     return Ic * _capped_exp(-alpha * jnp.log(x))
 
 
-def tophat(r, rc):
-    """One inside ``rc``, zero outside."""
-    return jnp.where(r < rc, 1.0, 0.0)
+def tophat(r, rc, Ic):
+    """``Ic`` inside ``rc``, zero outside."""
+    return jnp.where(r < rc, Ic, 0.0)
 
 
 def polyexponential(r, rs, Is, c1, c2, c3, c4, rc):

@@ -2,12 +2,14 @@
 
 Each class declares its shape parameters and names the pure profile function
 of :mod:`socca.models.profiles` that it evaluates. Every profile can be
-truncated (see :mod:`socca.models.truncation`).
+truncated (see :mod:`socca.models.truncation`, also importable as
+``socca.models.radial.truncation``).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 
 import jax.numpy as jnp
@@ -267,9 +269,16 @@ class Power(Profile):
 
 
 class TopHat(Profile):
-    """Uniform disk: 1 inside ``rc``, 0 outside (mainly a building block for bridges)."""
+    """Uniform disk: ``Ic`` inside ``rc``, 0 outside (mainly a building block for bridges).
 
-    PARAMS = (Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Radius", POSITIVE),)
+    ``Ic`` defaults to 1; inside a bridge it is the bridge's ``Is`` that sets
+    the amplitude, and the top hat's own ``Ic`` is removed.
+    """
+
+    PARAMS = (
+        Param("rc", 1.0 * DEG_PER_ARCSEC, "deg", "Radius", POSITIVE),
+        Param("Ic", 1.0, "image", "Surface brightness inside rc"),
+    )
     profile = staticmethod(profiles.tophat)
 
 
@@ -347,3 +356,7 @@ class ModExponential(Profile):
         Param("alpha", None, "", "Exponent of the power-law modification"),
     )
     profile = staticmethod(laws.modexponential)
+
+
+# ``socca.models.radial.truncation``: the truncations, next to the profiles they taper
+importlib.import_module("socca.models.radial.truncation")

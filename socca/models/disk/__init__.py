@@ -13,8 +13,7 @@ covers the disk).
 
 from __future__ import annotations
 
-import math
-import numbers
+import importlib
 
 import jax
 import jax.numpy as jnp
@@ -25,14 +24,22 @@ from socca.errors import InputError, InputTypeError
 from socca.models.component import Composite, Param, SubProfileSlot
 from socca.models.domain import DECLINATION
 from socca.models.profiles.composite import disk_coordinates, rotate, trapezoid_nodes
-from socca.models.radial import Sersic
+from socca.models.radial import Profile, Sersic
 from socca.models.subprofile import check_radial, geometry_free_names, radial_values, role_values
-from socca.models.vertical import Height, HyperSecantHeight, vertical_classes
+from socca.models.vertical import (
+    INCLINATION,
+    LOSBINS,
+    Height,
+    HyperSecantHeight,
+    check_losbins,
+    check_losdepth,
+    vertical_classes,
+)
 
-#: Default number of trapezoid points along each line of sight.
-LOSBINS = 64
 #: Units a radial amplitude takes inside a disk, where it is an emissivity.
 EMISSIVITY_UNITS = "image/deg"
+#: The disk's parameters its sub-profiles also show: role → names.
+SHARED = {"radial": ("xc", "yc", "theta"), "vertical": ("inc",)}
 
 
 class Disk(Composite):
@@ -43,23 +50,32 @@ class Disk(Composite):
     radial : Profile, optional
         Radial law ``I(R)`` of the cylindrical radius (default ``Sersic()``):
         any radial profile (truncated ones included) but ``PolyExpoRefact``.
-        Its geometry (``xc, yc, theta, e, cbox``) is removed: the disk's own
-        centre, position angle and inclination place it. Its amplitude
-        (``Ie``, ``Is``, ``Ic``) is an emissivity, in image units per degree
-        along the line of sight.
+        Its ellipticity and boxiness (``e``, ``cbox``) are removed, and its
+        centre and position angle (``xc, yc, theta``) become the disk's:
+        values given to the profile are taken over, and ``disk.radial.xc``
+        is ``disk.xc``. Its amplitude (``Ie``, ``Is``, ``Ic``) is an
+        emissivity, in image units per degree along the line of sight.
     vertical : Height, optional
         Vertical law ``h(z)`` (default ``HyperSecantHeight()``, ``sech²``), or
-        ``ExponentialHeight()``.
+        ``ExponentialHeight()``. Its ``inc``, ``losdepth`` and ``losbins``
+        become the disk's in the same way (``disk.vertical.inc`` is
+        ``disk.inc``).
     losdepth : float or None, optional
-        Length of the line of sight integrated over, in degrees, centred on
-        the plane of the sky through the disk centre. It must cover the disk
-        (about its diameter when edge-on); None (default) uses the diagonal of
-        the image, enough for any disk contained in it.
+        Full length of the line of sight integrated over, in degrees, centred
+        on the plane of the sky through the disk centre (``losdepth/2`` on
+        each side). It must cover the disk (about its diameter when
+        edge-on); None (default, unless the vertical profile was given one)
+        uses the diagonal of the image. An inclined disk whose light reaches
+        the image edge may need more: the line of sight at offset ``v`` along
+        the minor axis crosses the disk plane at ``v tan(inc)`` from the sky
+        plane.
     losbins : int, optional
-        Trapezoid points along the line of sight (default 64). The spacing
+        Trapezoid points along the line of sight (default: the vertical
+        profile's if it was given one, else 200). The spacing
         ``losdepth / (losbins - 1)`` must resolve the smallest scale crossed:
         the scale height near face-on (``zs/3`` or finer keeps an exponential
-        height within 0.5%; ``sech²`` converges much faster).
+        height within 0.5%; ``sech²`` converges much faster). The cost of a
+        disk grows linearly with ``losbins``.
     **values
         Initial values of ``xc, yc, theta, inc`` and of the sub-profiles'
         parameters as ``radial_<name>``, ``vertical_<name>``.
@@ -69,6 +85,9 @@ class Disk(Composite):
     The sub-profiles' parameters are set on them, ``disk.radial.re = ...``,
     ``disk.vertical.zs = ...``; in a model their labels are
     ``<id>_radial_<name>`` and ``<id>_vertical_<name>`` (``comp_00_radial_re``).
+    The centre, angle and inclination are the disk's own, whichever spelling
+    sets them (``disk.radial.xc`` or ``disk.xc``): their labels are
+    ``<id>_xc``, ``<id>_yc``, ``<id>_theta``, ``<id>_inc``.
     ``losdepth`` and ``losbins`` are fixed settings, never fitted.
     """
 
@@ -76,36 +95,37 @@ class Disk(Composite):
         Param("xc", None, "deg", "Right ascension of the centre"),
         Param("yc", None, "deg", "Declination of the centre", DECLINATION),
         Param("theta", 0.0, "rad", "Position angle of the major axis (line of nodes), E of N"),
-        Param("inc", 0.0, "rad", "Inclination (0: face-on, pi/2: edge-on)"),
+        INCLINATION,
     )
+    SHARED = SHARED
     radial = SubProfileSlot()
     vertical = SubProfileSlot()
     _losdepth = None
     _losbins = LOSBINS
 
-    def __init__(self, radial=None, vertical=None, losdepth=None, losbins=LOSBINS, **values):
+    def __init__(self, radial=None, vertical=None, losdepth=None, losbins=None, **values):
         radial = Sersic() if radial is None else radial
         vertical = HyperSecantHeight() if vertical is None else vertical
+        if isinstance(radial, Profile):
+            _refuse_given_twice("radial", radial, values)
+        if isinstance(vertical, Height):
+            settings = {"losdepth": losdepth, "losbins": losbins}
+            _refuse_given_twice("vertical", vertical, {**values, **settings})
         super().__init__({"radial": radial, "vertical": vertical}, **values)
-        self.losdepth = losdepth
-        self.losbins = losbins
+        if losdepth is not None:
+            self.losdepth = losdepth
+        if losbins is not None:
+            self.losbins = losbins
 
     # -- hyper-parameters ---------------------------------------------------
     @property
     def losdepth(self):
-        """Line-of-sight depth in degrees, or None for the image diagonal."""
+        """Line-of-sight length in degrees, or None for the image diagonal."""
         return self._losdepth
 
     @losdepth.setter
     def losdepth(self, value):
-        if value is not None:
-            real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            if not real or not math.isfinite(value) or value <= 0:
-                raise InputError(
-                    f"{self.id}.losdepth must be a positive number (degrees) or None, got {value!r}"
-                )
-            value = float(value)
-        object.__setattr__(self, "_losdepth", value)
+        object.__setattr__(self, "_losdepth", check_losdepth(self.id, value))
 
     @property
     def losbins(self):
@@ -114,9 +134,7 @@ class Disk(Composite):
 
     @losbins.setter
     def losbins(self, value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
-            raise InputError(f"{self.id}.losbins must be an integer >= 2, got {value!r}")
-        object.__setattr__(self, "_losbins", int(value))
+        object.__setattr__(self, "_losbins", check_losbins(self.id, value))
 
     def hyperparameters(self):
         """``losdepth`` and ``losbins``, printed apart from the fitted parameters."""
@@ -130,7 +148,7 @@ class Disk(Composite):
     def _check_subprofile(self, role, profile):
         if role == "radial":
             check_radial(profile, "Disk", "radial")
-            return geometry_free_names(profile)
+            return SHARED["radial"] + geometry_free_names(profile)
         if not isinstance(profile, Height):
             given = profile.__name__ if isinstance(profile, type) else type(profile).__name__
             raise InputTypeError(
@@ -140,7 +158,15 @@ class Disk(Composite):
         return profile.parameter_names
 
     def _adopt(self, role, profile, keep):
-        super()._adopt(role, profile, keep)
+        """Adopt ``profile``, taking over the shared values and settings it was given."""
+        given = _given_values(profile, SHARED[role])
+        for name in SHARED[role]:
+            profile._params.pop(name, None)
+        if role == "vertical":
+            given.update(_given_settings(profile))
+        super()._adopt(role, profile, tuple(n for n in keep if n not in SHARED[role]))
+        for name, value in given.items():
+            setattr(self, name, value)
         if role == "radial":
             for entry in profile._params.values():
                 if entry.units == "image":
@@ -148,7 +174,7 @@ class Disk(Composite):
 
     # -- rendering --------------------------------------------------------------
     def depth(self, grid) -> float:
-        """The line-of-sight depth used on ``grid``, in degrees."""
+        """The line-of-sight length used on ``grid``, in degrees."""
         if self.losdepth is not None:
             return self.losdepth
         xi, eta = np.asarray(grid.xi), np.asarray(grid.eta)
@@ -184,3 +210,45 @@ class Disk(Composite):
 
         total, _ = jax.lax.scan(add_node, jnp.zeros(u.shape), (nodes, weights))
         return jnp.mean(total, axis=0)
+
+
+def _given_values(profile, names) -> dict:
+    """The values of ``names`` set on a sub-profile before adoption (defaults left out)."""
+    defaults = {}
+    for cls in reversed(type(profile).__mro__):
+        defaults.update({p.name: p.default for p in cls.__dict__.get("PARAMS", ())})
+    entries = profile.__dict__["_params"]
+    return {
+        n: entries[n].value
+        for n in names
+        if n in entries and _differs(entries[n].value, defaults.get(n))
+    }
+
+
+def _given_settings(profile) -> dict:
+    """``losdepth`` and ``losbins`` assigned to a vertical profile before adoption."""
+    own = profile.__dict__
+    given = {"losdepth": own.get("_losdepth"), "losbins": own.get("_losbins")}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _differs(value, other) -> bool:
+    return value is not other and bool(value != other)
+
+
+def _refuse_given_twice(role, profile, values) -> None:
+    """Refuse a setting given both to the disk and, differently, to its ``role`` profile."""
+    found = _given_values(profile, SHARED[role])
+    if role == "vertical":
+        found.update(_given_settings(profile))
+    for name, value in found.items():
+        mine = values.get(name)
+        if mine is not None and _differs(mine, value):
+            raise InputError(
+                f"Disk: {name} is given twice, {mine!r} to the disk and {value!r} to its "
+                f"{role} profile ({type(profile).__name__}); give it once"
+            )
+
+
+# ``socca.models.disk.vertical``: the vertical profiles, next to the disk
+importlib.import_module("socca.models.disk.vertical")
