@@ -1,4 +1,4 @@
-"""The ``socca`` console command: ``socca demo`` and ``socca fit CONFIG.toml``."""
+"""The ``socca`` console command: ``socca demo``, ``socca demo --data DIR`` and ``socca fit``."""
 
 from __future__ import annotations
 
@@ -78,6 +78,37 @@ def demo(outdir="demo_output", method="nautilus", nlive=500, seed=1):
     return fit
 
 
+def demo_data(outdir=".", overwrite=False):
+    """Write the tutorial image and PSF (:func:`socca.datasets.tutorial`) and say where.
+
+    Parameters
+    ----------
+    outdir : str or os.PathLike
+        Folder for ``tutorial_mock.fits`` and ``tutorial_psf.fits``.
+    overwrite : bool
+        Replace files of those names that hold something else.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 when a file is in the way or
+        ``outdir`` is not a folder (printed to stderr as one line).
+    """
+    from socca import datasets
+    from socca.errors import SoccaError
+
+    try:
+        mock, psf = datasets.tutorial(outdir, overwrite=overwrite)
+    except SoccaError as err:
+        print(f"socca: error: {err}", file=sys.stderr)
+        return 2
+    print("Tutorial data (128x128 image of a point source on an exponential disk, its PSF):")
+    print(f"  image : {mock}")
+    print(f"  psf   : {psf}")
+    print(f'Load them with Image("{mock}", addpsf=dict(img="{psf}"))')
+    return 0
+
+
 def _truth_vector(fit, truth):
     """The input values in the fit's free-parameter order (None where unknown)."""
     return [truth.get(label.split("_", 2)[-1]) for label in fit.labels]
@@ -122,15 +153,25 @@ def fit_command(config, check=False, overwrite=False):
     return 0
 
 
-def main(argv=None):
-    """Entry point of the ``socca`` command."""
+def build_parser():
+    """The argument parser of the ``socca`` command and its ``demo`` and ``fit`` commands."""
     parser = argparse.ArgumentParser(prog="socca", description="Bayesian source fitting")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="simulate a galaxy image and fit it")
+    p_demo = sub.add_parser(
+        "demo",
+        help="simulate a galaxy image and fit it; with --data, write the tutorial data",
+    )
     p_demo.add_argument("--outdir", default="demo_output", help="folder for the outputs")
     p_demo.add_argument("--method", default="nautilus", help="inference method")
     p_demo.add_argument("--nlive", type=int, default=500, help="live points (nested samplers)")
     p_demo.add_argument("--seed", type=int, default=1, help="seed of the noise and the sampler")
+    p_demo.add_argument(
+        "--data", nargs="?", const=".", metavar="DIR",
+        help="only write tutorial_mock.fits and tutorial_psf.fits into DIR (default: here)",
+    )
+    p_demo.add_argument(
+        "--overwrite", action="store_true", help="with --data, replace existing files"
+    )
     p_fit = sub.add_parser(
         "fit",
         help="fit the image, model and method described by a TOML configuration file",
@@ -144,7 +185,17 @@ def main(argv=None):
     p_fit.add_argument(
         "--overwrite", action="store_true", help="replace the outputs of an earlier run"
     )
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``socca`` command."""
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "demo" and args.overwrite and args.data is None:
+        parser.error("demo: --overwrite applies only with --data DIR")
+    if args.command == "demo" and args.data is not None:
+        return demo_data(args.data, overwrite=args.overwrite)
     if args.command == "demo":
         demo(args.outdir, args.method, args.nlive, args.seed)
     elif args.command == "fit":

@@ -12,11 +12,11 @@ import pytest
 from astropy.io import fits
 
 import socca
-from socca import cli
-from tests.conftest import SHARED_DATA
+from socca import cli, datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "tutorial.toml"
+EXAMPLE_DATA = EXAMPLE.parent  # tutorial_mock.fits and tutorial_psf.fits ship next to it
 SCRIPT = ROOT / "examples" / "tutorial.py"
 OUTPUTS = {"parameters.txt", "parameters.csv", "model.fits", "residual.fits", "fit.pickle",
            "comparison.pdf"}
@@ -24,14 +24,15 @@ OUTPUTS = {"parameters.txt", "parameters.csv", "model.fits", "residual.fits", "f
 
 def example_text():
     """examples/tutorial.toml with absolute data paths, to be written anywhere."""
-    return EXAMPLE.read_text().replace("../../shared/data", SHARED_DATA.as_posix())
+    return EXAMPLE.read_text().replace('path = "tutorial_',
+                                       f'path = "{EXAMPLE_DATA.as_posix()}/tutorial_')
 
 
 def optimizer_config(tmp_path):
     """examples/tutorial.toml copied to ``tmp_path``, switched to the optimizer."""
     edited = example_text().replace('method = "nautilus"', 'method = "optimizer"')
     edited = re.sub(r"^\[fit\.options\][^\[]*", "", edited, flags=re.M)  # nautilus' nlive
-    assert edited.count(SHARED_DATA.as_posix()) == 2 and "optimizer" in edited
+    assert edited.count(EXAMPLE_DATA.as_posix()) == 2 and "optimizer" in edited
     assert "nlive" not in edited
     path = tmp_path / "tutorial.toml"
     path.write_text(edited)
@@ -137,12 +138,12 @@ def test_console_script_reports_one_line(tmp_path):
 @pytest.mark.parametrize("flag", [[], ["--check"]])
 def test_errors_exit_with_status_2(tmp_path, capsys, flag):
     bad = tmp_path / "bad.toml"
-    bad.write_text(example_text().replace("tutorial_psf.fits", "missing_psf.fits"))
+    bad.write_text(example_text().replace('/tutorial_psf.fits"', '/missing_psf.fits"'))
     assert cli.main(["fit", *flag, str(bad)]) == 2
     err = capsys.readouterr().err
     line = next(i for i, s in enumerate(bad.read_text().splitlines(), 1) if "missing_psf" in s)
     assert err == (f"socca: error: {bad}:{line}: psf.path: PSF file not found: "
-                   f"{SHARED_DATA / 'missing_psf.fits'}\n")
+                   f"{EXAMPLE_DATA / 'missing_psf.fits'}\n")
 
 
 def test_demo_writes_every_file_and_says_where(tmp_path, capsys):
@@ -168,3 +169,45 @@ def test_demo_truths_follow_the_free_parameters():
 
     truth = {"xc": 20.0, "Ic": 10.0, "re": 4e-4}
     assert _truth_vector(Labelled, truth) == [20.0, 10.0, 4e-4, None]
+
+
+def test_example_data_are_the_tutorial_data():
+    """The files next to examples/tutorial.toml are what ``socca demo --data`` writes."""
+    mock, psf = datasets.tutorial_hdus()
+    with fits.open(EXAMPLE_DATA / "tutorial_mock.fits") as hdul:
+        assert hdul[0].header.tostring() == mock.header.tostring()
+        np.testing.assert_allclose(hdul[0].data, mock.data, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fits.getdata(EXAMPLE_DATA / "tutorial_psf.fits"), psf.data,
+                               rtol=1e-12, atol=0)
+
+
+def test_demo_data_writes_the_tutorial_files(tmp_path, capsys):
+    folder = tmp_path / "data"
+    assert cli.main(["demo", "--data", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    mock, psf = folder / "tutorial_mock.fits", folder / "tutorial_psf.fits"
+    assert lines[1:3] == [f"  image : {mock}", f"  psf   : {psf}"]
+    assert fits.getdata(mock).shape == (128, 128) and fits.getdata(psf).shape == (34, 34)
+    # the same data again: nothing to refuse, nothing rewritten
+    before = mock.stat().st_mtime_ns
+    assert cli.main(["demo", "--data", str(folder)]) == 0
+    assert mock.stat().st_mtime_ns == before
+
+
+def test_demo_data_refuses_to_replace_a_file(tmp_path, capsys):
+    (tmp_path / "tutorial_psf.fits").write_text("my own PSF")
+    assert cli.main(["demo", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"socca: error: {tmp_path / 'tutorial_psf.fits'} already exists")
+    assert err.count("\n") == 1 and "--overwrite" in err
+    assert (tmp_path / "tutorial_psf.fits").read_text() == "my own PSF"
+    assert not (tmp_path / "tutorial_mock.fits").exists()  # nothing written
+    assert cli.main(["demo", "--data", str(tmp_path), "--overwrite"]) == 0
+    assert fits.getdata(tmp_path / "tutorial_psf.fits").shape == (34, 34)
+
+
+def test_demo_overwrite_needs_data(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", "--overwrite"])
+    assert exit_info.value.code == 2
+    assert "--overwrite applies only with --data" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from socca.data.psf import (
     prepare_psf,
     read_kernel,
 )
+from socca.datasets import missing_hint
 from socca.errors import InputError, InputTypeError, MissingFileError
 
 # Header keywords describing the WCS axes; replaced when the WCS is rewritten
@@ -94,12 +95,13 @@ def _require_files(**sources) -> None:
         (what, os.fspath(src)) for what, src in sources.items()
         if isinstance(src, str | os.PathLike) and not os.path.exists(src)
     ]
+    hint = missing_hint(*(path for _, path in missing))
     if len(missing) == 1:
         ((what, path),) = missing
-        raise MissingFileError(f"{what}: FITS file {path!r} does not exist")
+        raise MissingFileError(f"{what}: FITS file {path!r} does not exist{hint}")
     if missing:
         listed = "; ".join(f"{what}: {path!r}" for what, path in missing)
-        raise MissingFileError(f"{len(missing)} FITS files do not exist: {listed}")
+        raise MissingFileError(f"{len(missing)} FITS files do not exist: {listed}{hint}")
 
 
 def _check_noise(noise):

@@ -8,6 +8,7 @@ import os
 import numpy as np
 from astropy.io import fits
 
+from socca.datasets import missing_hint
 from socca.errors import InputError, InputIndexError, InputTypeError, MissingFileError
 
 ArrayLike = str | os.PathLike | fits.HDUList | fits.PrimaryHDU | fits.ImageHDU | np.ndarray
@@ -45,7 +46,9 @@ def read_hdu(source, idx: int = 0, what: str = "image") -> fits.PrimaryHDU | fit
     """
     if isinstance(source, str | os.PathLike):
         if not os.path.exists(source):
-            raise MissingFileError(f"{what}: FITS file {os.fspath(source)!r} does not exist")
+            raise MissingFileError(
+                f"{what}: FITS file {os.fspath(source)!r} does not exist{missing_hint(source)}"
+            )
         with fits.open(source, memmap=False) as hdul:
             hdu = _pick(hdul, idx, what, os.fspath(source))
             return hdu.__class__(data=None if hdu.data is None else np.array(hdu.data),

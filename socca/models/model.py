@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -133,7 +134,7 @@ class Model:
                 f"params has {theta.size} values but the model has {len(pmap.labels)} free "
                 f"parameters: {', '.join(pmap.labels) or 'none'}"
             )
-        maps = render(theta)
+        maps = jax.jit(render)(theta)  # one compiled program, not hundreds of small calls
         return (
             np.asarray(maps.raw),
             np.asarray(maps.smoothed + maps.background),
