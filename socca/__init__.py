@@ -18,14 +18,15 @@ from socca.parallel import devices as _devices  # noqa: E402
 
 _devices.configure()
 
-from socca import data, errors, models, noise, plotting, priors  # noqa: E402
+# socca.pool: process pools (socca.pool.Pool, socca.pool.mp.MultiPool)
+from socca import data, datasets, errors, models, noise, plotting, pool, priors  # noqa: E402
 from socca.errors import SoccaError  # noqa: E402
 from socca.fitting import fitter, load  # noqa: E402
-from socca.parallel import pool  # noqa: E402  (process pools: socca.pool.Pool)
 
 __all__ = [
     "SoccaError",
     "data",
+    "datasets",
     "errors",
     "fitter",
     "load",

@@ -14,7 +14,7 @@ import socca
 from socca import priors, simulate
 from socca.cli import quickstart_fit_model
 from socca.inference.results import Result
-from socca.models import Gaussian, Model
+from socca.models import Background, Gaussian, Model, Point
 
 ARCSEC = 1 / 3600
 REPO = Path(__file__).resolve().parents[1]
@@ -153,6 +153,14 @@ def test_savemodel_writes_wcs_and_keywords(optimized, tmp_path, capsys):
         "background",
     ]
     assert fits.getdata(many).shape == (3, 64, 64)
+    # one component alone: its convolved model, one 2-D image
+    part = tmp_path / "component_0.fits"
+    fit.savemodel(str(part), component=0)
+    hdr = fits.getheader(part)
+    assert fits.getdata(part).shape == (64, 64)
+    assert hdr["MODEL"] == "smoothed" and hdr["COMPS"] == fit.mod.components[0].id
+    assert "NSLICES" not in hdr
+    np.testing.assert_allclose(fits.getdata(part), fit.getmodel(what="smoothed", component=0))
     with pytest.raises(FileExistsError, match="overwrite=True"):
         fit.savemodel(str(one), what="raw")
     fit.savemodel(str(one), what="smoothed", overwrite=True)
@@ -238,9 +246,6 @@ def test_errors_before_running(mock):
         fit.parameters()
     with pytest.raises(ValueError, match="unknown method 'multinest'"):
         fit.run(method="multinest")
-    fixed = Model([Gaussian(xc=20.0, yc=-10.0, rs=ARCSEC, Is=1.0)])
-    with pytest.raises(ValueError, match="no free parameters"):
-        socca.fitter(mod=fixed, img=img)
     assert priors.is_free(fit.mod.components[0].xc)
 
 
@@ -251,12 +256,41 @@ def test_conflicting_parallel_options_are_refused(optimized):
         optimized.run(method="emcee", pool=2, vectorize=True)
 
 
+def normal_null_loglike(img, sigma):
+    """ln L of the empty model under independent Gaussian noise, written out."""
+    use = np.asarray(img.mask, dtype=bool)
+    data = np.asarray(img.data)[use]
+    norm = use.sum() * np.log(sigma * np.sqrt(2 * np.pi))
+    return float(-0.5 * np.sum((data / sigma) ** 2) - norm)
+
+
+def quickstart_log_prior_evidence(ra=20.0, dec=-10.0):
+    """ln of the integral of the squared prior density of ``quickstart_fit_model``, by hand.
+
+    Uniform on a width w: 1/w. Log-uniform on [a, b]: (1/a - 1/b) / ln(b/a)^2.
+    """
+
+    def loguniform(a, b):
+        return np.log((1 / a - 1 / b) / np.log(b / a) ** 2)
+
+    widths = [4 * ARCSEC, 4 * ARCSEC, 50.0, np.pi, 0.9]  # xc, yc, Ic, theta, e
+    return -np.sum(np.log(widths)) + loguniform(0.1 * ARCSEC, 10 * ARCSEC) + loguniform(0.01, 10)
+
+
 def test_bmc_against_the_null_model(capsys, tmp_path):
     img, _ = simulate.mock_observation(
         simulate.quickstart_truth(), shape=(32, 32), sigma=0.05, seed=4
     )
     fit = socca.fitter(mod=quickstart_fit_model(), img=img)
-    fit.run(method="nautilus", nlive=100, n_networks=1, getzprior=True, seed=3, progress=False)
+    fit.run(
+        method="nautilus",
+        nlive=100,
+        n_networks=1,
+        n_eff=2000,
+        getzprior=True,
+        seed=3,
+        progress=False,
+    )
     capsys.readouterr()
     ln_raw, sig_raw, ln_deb, sig_deb = fit.bmc()
     lines = capsys.readouterr().out.splitlines()
@@ -264,18 +298,143 @@ def test_bmc_against_the_null_model(capsys, tmp_path):
     assert lines[2] == f"ln(Bayes factor) : {ln_raw:.3E}"
     assert lines[3] == f"effective sigma : {sig_raw:.3E}"
     assert lines[5:7] == ["prior deboosted", "=" * 21]
-    null = float(img.noise.loglike_fn()(np.zeros(img.shape)))
+    assert lines[7] == f"ln(Bayes factor) : {ln_deb:.3E}"
+    null = normal_null_loglike(img, 0.05)
     assert ln_raw == pytest.approx(fit.logz - null, rel=1e-12)
     assert sig_raw == pytest.approx(np.sqrt(2 * ln_raw))
-    # on pure noise the source model cannot gain much evidence: the correction is small
-    noise_result, noise_null = fit._prior_result
-    assert abs(noise_result.logz - noise_null) < 0.01 * ln_raw
-    assert ln_deb == pytest.approx(ln_raw - (noise_result.logz - noise_null))
+    # the prior evidence: the prior sampled with its own density as likelihood,
+    # Z = integral of pi^2, known in closed form for these priors (about e^16.8)
+    ln_zprior = quickstart_log_prior_evidence()
+    assert fit._prior_result.logz == pytest.approx(ln_zprior, abs=0.3)
+    assert ln_deb == pytest.approx(ln_raw - fit._prior_result.logz, rel=1e-12)
+    assert ln_deb < ln_raw  # as in the guide's example
+    assert sig_deb == pytest.approx(np.sqrt(2 * ln_deb))
     # the prior-evidence run survives a dump (its sampler is dropped) and bmc agrees after load
     fit.dump(tmp_path / "zprior.pickle")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["zprior.pickle"]
     reloaded = socca.load(tmp_path / "zprior.pickle")
     assert reloaded.bmc() == pytest.approx((ln_raw, sig_raw, ln_deb, sig_deb), rel=1e-12)
+
+
+def test_bmc_without_prior_evidence_warns_and_returns_none(optimized, capsys):
+    fit = optimized
+    fit.run(method="optimizer")
+    fit._result = Result(fit.samples, np.ones(1), logz=float(fit.loglike(fit.samples[0])) - 20)
+    fit.method = "nautilus"  # as if a nested sampler had given this evidence
+    capsys.readouterr()
+    with pytest.warns(UserWarning, match="getzprior=True"):
+        ln_raw, sig_raw, ln_deb, sig_deb = fit.bmc()
+    assert ln_raw == pytest.approx(fit.logz - normal_null_loglike(fit.img, 0.02), rel=1e-10)
+    assert sig_raw == pytest.approx(np.sqrt(2 * ln_raw))
+    assert ln_deb is None and sig_deb is None
+    out = capsys.readouterr().out
+    assert "null-model comparison" in out and "prior deboosted" not in out
+
+
+def test_prior_evidence_of_known_priors():
+    """The prior-evidence problem on uniform and normal priors: ln of the integral of pi^2."""
+    from socca.inference.backends import dynesty
+    from socca.inference.noise_run import PriorProblem
+
+    img, _ = simulate.mock_observation(
+        simulate.quickstart_truth(), shape=(16, 16), sigma=0.05, seed=4
+    )
+    src = Gaussian(
+        xc=priors.uniform(20 - 3 * ARCSEC, 20 + 3 * ARCSEC),
+        yc=priors.normal(-10.0, ARCSEC),
+        rs=2 * ARCSEC,
+        Is=priors.uniform(0.5, 2.5),
+    )
+    fit = socca.fitter(Model([src]), img)
+    result = dynesty.run(PriorProblem(fit.problem), nlive=100, dlogz=0.1, seed=1, progress=False)
+    # uniform: 1 / width; normal: 1 / (2 sigma sqrt(pi))
+    expected = -np.log(6 * ARCSEC) - np.log(2 * ARCSEC * np.sqrt(np.pi)) - np.log(2.0)
+    assert result.logz == pytest.approx(expected, abs=0.2)
+
+
+def test_fitter_takes_model_and_image_in_either_order(mock):
+    img, _ = mock
+    mod = quickstart_fit_model()
+    fit = socca.fitter(img, mod)
+    assert fit.mod is mod and fit.img is img
+    assert socca.fitter(mod, img).labels == fit.labels
+    assert socca.fitter(img=img, mod=mod).mod is mod
+
+
+@pytest.mark.parametrize(
+    ("second", "got"),
+    [("model", "got Model and Model"), ("path", "got Model and str"), (3, "got Model and int")],
+)
+def test_fitter_wrong_types_state_the_expected_order(second, got):
+    mod = quickstart_fit_model()
+    second = {"model": mod, "path": "a/long/" * 20 + "img.fits"}.get(second, second)
+    with pytest.raises(socca.SoccaError, match="fitter") as err:
+        socca.fitter(mod, second)
+    message = str(err.value)
+    assert "expected a socca.models.Model and a socca.data.Image, in either order" in message
+    assert got in message
+    assert message.count("(") == message.count(")")  # nothing cut in the middle
+    assert "<socca" not in message  # no repr cut off mid-way
+
+
+def test_method_names_ignore_case_and_typos_get_a_suggestion(optimized):
+    fit = optimized
+    fit.run(method="Optimizer")
+    assert fit.method == "optimizer"
+    with pytest.raises(socca.SoccaError, match=r"'nautlius' \(did you mean 'nautilus'\?\)"):
+        fit.run(method="nautlius")
+    with pytest.raises(ValueError, match="available: nautilus, dynesty"):
+        fit.run(method="multinest")
+
+
+def test_model_without_free_parameters(mock, tmp_path):
+    img, _ = mock
+    fixed = Model([Gaussian(xc=20.0, yc=-10.0, rs=2 * ARCSEC, Is=1.0, e=0.2, theta=0.3)])
+    fit = socca.fitter(fixed, img)
+    assert fit.labels == ()
+    raw, smoothed, background = fit.getmodel()
+    # the likelihood of the fixed model, written out for independent Gaussian pixels
+    sigma = 0.02
+    resid = (np.asarray(img.data) - smoothed - background) / sigma
+    expected = -0.5 * np.sum(resid**2) - resid.size * np.log(sigma * np.sqrt(2 * np.pi))
+    assert float(fit.loglike([])) == pytest.approx(expected, rel=1e-12)
+    assert float(fit.loglike_batch(np.zeros((3, 0)))[2]) == pytest.approx(expected, rel=1e-12)
+    assert raw.sum() > 0 and np.array_equal(fit.getmodel(what="smoothed", usebest=False), smoothed)
+    fit.savemodel(str(tmp_path / "fixed.fits"), what="smoothed")
+    np.testing.assert_allclose(fits.getdata(tmp_path / "fixed.fits"), smoothed)
+    fig = fit.plot.comparison(name=str(tmp_path / "fixed"), fmt="png")
+    assert fig is not None and (tmp_path / "fixed.png").exists()
+    with pytest.raises(ValueError, match="no free parameters"):
+        fit.plot.corner()
+    with pytest.raises(socca.SoccaError, match="the model has no free parameters"):
+        fit.run(method="optimizer")
+    reloaded = _roundtrip(fit, tmp_path)
+    assert float(reloaded.loglike([])) == pytest.approx(expected, rel=1e-12)
+
+
+def _roundtrip(fit, tmp_path):
+    fit.dump(tmp_path / "fit.pickle", overwrite=True)
+    return socca.load(tmp_path / "fit.pickle")
+
+
+def test_position_prior_off_the_image_warns(mock):
+    img, _ = mock  # 64 x 64 pixels of 0.1 arcsec around (20, -10): 3.2" on each side
+    ra_per_arcsec = ARCSEC / np.cos(np.radians(10.0))
+
+    def point(ra_lo, ra_hi):
+        return Point(
+            xc=priors.uniform(20 + ra_lo * ra_per_arcsec, 20 + ra_hi * ra_per_arcsec),
+            yc=priors.uniform(-10 - 2 * ARCSEC, -10 + 2 * ARCSEC),
+            Ic=priors.uniform(0.0, 10.0),
+        )
+
+    off, edge, around = point(4, 5), point(3, 4), point(-20, 20)
+    fixed = Point(xc=20 + 5 * ra_per_arcsec, yc=-10.0, Ic=1.0)
+    sky = Background(a0=priors.uniform(-1, 1))
+    with pytest.warns(UserWarning, match="lies entirely outside the image") as record:
+        socca.fitter(Model([off, edge, around, fixed, sky]), img)
+    messages = [str(w.message) for w in record if "outside the image" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith(f"{off.id}:")
 
 
 def test_compiled_functions_take_plain_lists(optimized):
@@ -284,3 +443,15 @@ def test_compiled_functions_take_plain_lists(optimized):
     assert float(fit.loglike(theta)) == pytest.approx(float(fit.loglike(np.asarray(theta))))
     batch = np.asarray(fit.loglike_batch([theta, theta]))
     assert batch.shape == (2,) and batch[0] == pytest.approx(float(fit.loglike(theta)))
+
+
+def test_bmc_refuses_a_null_model_of_zero_likelihood():
+    from tests.conftest import make_hdu
+
+    counts = np.random.default_rng(0).poisson(3.0, (8, 8)).astype(float)
+    img = socca.data.Image(make_hdu((8, 8), data=counts), noise=socca.noise.Poisson())
+    fit = socca.fitter(Model([Background(a0=priors.uniform(0.0, 10.0))]), img)
+    fit._result, fit.method = Result(np.full((1, 1), 3.0), np.ones(1), logz=-150.0), "dynesty"
+    # no source predicts zero counts where there are some: the null model is impossible
+    with pytest.raises(ValueError, match="null model .* log-likelihood -inf"):
+        fit.bmc()

@@ -44,7 +44,7 @@ def test_marginal_model_bar(small_fit, capsys):
 def test_prior_evidence_run_announced(small_fit, capsys):
     small_fit.run(method="dynesty", nlive=20, seed=2, getzprior=True, dlogz=5.0)
     out = capsys.readouterr().out
-    assert out.count("Prior evidence: fitting the model to a pure-noise realisation") == 1
+    assert out.count("Prior evidence: sampling the prior with its density as likelihood") == 1
     small_fit.run(method="dynesty", nlive=20, seed=2, getzprior=True, dlogz=5.0, verbose=False)
     assert capsys.readouterr().out == ""
 

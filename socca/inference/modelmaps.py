@@ -67,14 +67,20 @@ def median_of_realisations(
     return tuple(np.median(np.concatenate([o[k] for o in outs]), axis=0) for k in range(3))
 
 
-def write_fits(name, images, names, img, overwrite=False):
+def write_fits(name, images, names, img, overwrite=False, components=None):
     """Write model image(s) with the image's WCS; one slice per product.
+
+    A single product is a 2-D image with the ``MODEL`` keyword; several are
+    a cube with ``NSLICES`` and ``SLICEn``. ``components`` (ids), when the
+    model is that of some components only, are listed in ``COMPS``.
 
     Refuses to replace an existing ``name`` unless ``overwrite``; the file is
     written to ``name + '.tmp'``, flushed to disk and renamed onto ``name``
     (atomic), so an interrupted write leaves the previous file intact.
     """
     header = img.wcs.to_header()
+    if components is not None:
+        header["COMPS"] = (",".join(components), "model components included")
     if len(images) == 1:
         data = images[0]
         header["MODEL"] = (names[0], "model product")

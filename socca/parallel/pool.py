@@ -40,7 +40,7 @@ from socca.parallel.batching import Bucketed, split
 SINGLE_THREAD_XLA = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 SIZE_ATTRIBUTES = ("_processes", "_max_workers", "num_workers", "size", "nt")
-KEEP = 2  # problems a worker keeps (a fit and its pure-noise counterpart)
+KEEP = 2  # problems a worker keeps (a fit and its prior-evidence counterpart)
 
 
 def cpu_count():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -9,6 +11,7 @@ from astropy.visualization import AsinhStretch, ImageNormalize
 from matplotlib.colors import Colormap, Normalize
 
 from socca.plotting._output import check_format, finish
+from socca.plotting.plotter import COMPARISON_HEIGHT, COMPARISON_WIDTH
 
 PANELS = ("data", "model", "residuals")
 TITLES = {"data": "Data", "model": "Model", "residuals": "Residuals"}
@@ -25,7 +28,7 @@ DATA_PERCENTILES = (1.0, 99.9)
 ASINH_SOFTENING = 0.1
 RESIDUAL_PERCENTILE = 99.5  # |residual| level mapped to the ends of the symmetric scale
 
-MODEL_OPTIONS = ("doresp", "doexp", "progress")
+MODEL_OPTIONS = ("doresp", "doexp", "progress", "usebest")
 # GridSpec spacing that the constrained layout would otherwise override
 SPACING_KEYS = {"left", "right", "top", "bottom", "wspace", "hspace"}
 LONGITUDE_NAMES = {"RA": "RA", "GLON": "Galactic longitude", "ELON": "Ecliptic longitude"}
@@ -52,19 +55,20 @@ def plot_comparison(
     """Draw the comparison figure; see :meth:`socca.plotting.Plotter.comparison`."""
     fmt = check_format(fmt) if name is not None else fmt
     colour_maps = resolve_cmaps(cmaps, cmap_data, cmap_model, cmap_residual)
-    options = model_options(model_kwargs)
+    options = {"usebest": usebest, **model_options(model_kwargs)}
+    size = figure_size(fx, fy)
     gs_kwargs = dict(gs_kwargs or {})
     fit._require_result("plot.comparison")
 
     smoothed, background = fit.getmodel(
-        what=["smoothed", "background"], component=component, usebest=usebest, **options
+        what=["smoothed", "background"], component=component, **options
     )
     images = panel_arrays(fit.img, smoothed + background)
     norms = panel_norms(images)
 
     # explicit spacing only takes effect without a layout engine
     layout = None if SPACING_KEYS & set(gs_kwargs) else "constrained"
-    fig = plt.figure(figsize=(fx, fy), dpi=dpi, layout=layout)
+    fig = plt.figure(figsize=size, dpi=dpi, layout=layout)
     grid = fig.add_gridspec(1, len(PANELS), **gs_kwargs)
     for i, panel in enumerate(PANELS):
         ax = fig.add_subplot(grid[0, i], projection=fit.img.wcs)
@@ -79,6 +83,17 @@ def plot_comparison(
         _label_axes(ax, fit.img.wcs, first=i == 0)
         fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
     return finish(fig, name, fmt, dpi=dpi)
+
+
+def figure_size(fx, fy) -> tuple[float, float]:
+    """The figure size in inches: the default size scaled by ``fx`` and ``fy``."""
+    for key, value in (("fx", fx), ("fy", fy)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+            raise ValueError(
+                f"{key}={value!r}: expected a positive scale factor of the default figure "
+                f"size ({COMPARISON_WIDTH:g} x {COMPARISON_HEIGHT:g} inches)"
+            )
+    return float(fx) * COMPARISON_WIDTH, float(fy) * COMPARISON_HEIGHT
 
 
 def resolve_cmaps(cmaps, cmap_data, cmap_model, cmap_residual) -> dict[str, Colormap]:
@@ -135,7 +150,7 @@ def model_options(model_kwargs) -> dict:
     if unknown:
         raise ValueError(
             f"model_kwargs: unsupported key(s) {', '.join(map(repr, unknown))}; allowed: "
-            f"{', '.join(MODEL_OPTIONS)} (component and usebest are arguments of their own)"
+            f"{', '.join(MODEL_OPTIONS)} (component is an argument of its own)"
         )
     options.update(model_kwargs)
     return options

@@ -35,8 +35,10 @@ def plot_corner(fit, *, name, fmt, component, sigma, edges, quantiles, bins, tru
     for key, why in RESERVED.items():
         if key in kwargs:
             raise ValueError(f"plot.corner: do not pass {key}= ({why})")
-    if not (isinstance(sigma, numbers.Real) and sigma > 0):
-        raise ValueError(f"sigma must be a positive number, got {sigma!r}")
+    if not fit.labels:
+        raise ValueError("plot.corner: the model has no free parameters, so no posterior to draw")
+    if sigma is not None and not (isinstance(sigma, numbers.Real) and sigma > 0):
+        raise ValueError(f"sigma must be a positive number or None (full range), got {sigma!r}")
     quantiles = _check_quantiles(quantiles)
 
     index = shown_parameters(fit, component)
@@ -162,8 +164,12 @@ def default_ranges(samples, weights, sigma) -> list[tuple[float, float]]:
     The clip is the weighted ``TAIL`` and ``1 - TAIL`` quantiles widened by
     ``TAIL_PAD`` of their span on each side (never past the non-zero-weight
     samples): stray low-weight draws of nested samplers do not stretch the axes.
+    ``sigma=None`` gives the full range of the non-zero-weight samples.
     """
     median = weighted_quantile(samples, weights, [0.5])[0]
+    if sigma is None:
+        support = samples[weights > 0]
+        return _nonempty(support.min(axis=0), support.max(axis=0), median)
     mean = np.average(samples, axis=0, weights=weights)
     std = np.sqrt(np.average((samples - mean) ** 2, axis=0, weights=weights))
     support = samples[weights > 0]
@@ -173,6 +179,11 @@ def default_ranges(samples, weights, sigma) -> list[tuple[float, float]]:
     clip_hi = np.minimum(q_hi + pad, support.max(axis=0))
     lo = np.maximum(median - sigma * std, clip_lo)
     hi = np.minimum(median + sigma * std, clip_hi)
+    return _nonempty(lo, hi, median)
+
+
+def _nonempty(lo, hi, median) -> list[tuple[float, float]]:
+    """``(lo, hi)`` pairs, a small interval around the median where a pair is empty."""
     ranges = []
     for low, high, mid in zip(lo, hi, median, strict=True):
         if not high > low:  # no spread (e.g. a stuck chain): a small interval around it

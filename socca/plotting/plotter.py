@@ -6,7 +6,8 @@ import matplotlib) are loaded only when a method is called.
 
 from __future__ import annotations
 
-# figure size of the comparison plot, inches: three square panels with colour bars
+# default figure size of the comparison plot, inches: three square panels with
+# colour bars; fx and fy scale it
 COMPARISON_WIDTH = 15.0
 COMPARISON_HEIGHT = 4.6
 COMPARISON_DPI = 150
@@ -37,8 +38,8 @@ class Plotter:
         name=None,
         component=None,
         fmt="pdf",
-        fx=COMPARISON_WIDTH,
-        fy=COMPARISON_HEIGHT,
+        fx=1.0,
+        fy=1.0,
         dpi=COMPARISON_DPI,
         cmaps=None,
         cmap_data=None,
@@ -70,7 +71,8 @@ class Plotter:
         fmt : str
             File format when saving (any matplotlib format: pdf, png, svg...).
         fx, fy : float
-            Figure width and height, inches.
+            Scale factors of the default figure width and height
+            (15 x 4.6 inches): ``fx=2`` draws a figure twice as wide.
         dpi : float
             Figure resolution (also used for raster output).
         cmaps : str, Colormap, list/tuple of three, or dict, optional
@@ -87,7 +89,8 @@ class Plotter:
             (constrained) layout so that they take effect.
         model_kwargs : dict, optional
             Passed to ``fit.getmodel``: ``doresp``, ``doexp`` (both default
-            True, as in the likelihood) and ``progress``.
+            True, as in the likelihood), ``progress``, and ``usebest`` (which
+            then replaces the argument of that name).
         usebest : bool
             As in ``fit.getmodel``: the model at the posterior median (True)
             or the pixel-wise median of posterior model realisations (False).
@@ -131,7 +134,8 @@ class Plotter:
 
         Axes are labelled ``<label> [unit]``. Each parameter's range is its
         weighted median plus or minus ``sigma`` weighted standard deviations,
-        clipped to the range of the samples.
+        clipped to the range of the samples; ``sigma=None`` shows the full
+        range of the samples.
 
         Parameters
         ----------
@@ -142,8 +146,9 @@ class Plotter:
             File format when saving.
         component : None, int, str, Component or list of them
             Show only the free parameters of these components (default all).
-        sigma : float
-            Half-width of the default ranges, in weighted standard deviations.
+        sigma : float or None
+            Half-width of the default ranges, in weighted standard deviations;
+            None: from the smallest to the largest sample (of non-zero weight).
         edges : list or dict, optional
             Ranges overriding the defaults: a ``(lo, hi)`` pair (or None to keep
             the default) per shown parameter, or a dict ``label -> (lo, hi)``.

@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
+import socca
 from socca.inference.backends import emcee as backend
 from tests.inference.analytic import GaussianProblem
 
@@ -116,6 +117,37 @@ def test_converge_stops_early(problem):
     assert np.all(np.abs(std / sd - 1) < 0.1), std / sd
 
 
+def test_keywords_of_the_other_implementation(problem):
+    # n_steps and n_burn spell nsteps and discard
+    result = backend.run(problem, seed=1, nwalkers=8, n_steps=60, n_burn=20, **QUIET)
+    assert result.extras["nsteps"] == 60 and result.extras["discard"] == 20
+    assert result.samples.shape == (40 * 8, 3)
+    with pytest.raises(ValueError, match="'n_steps' or 'nsteps', not both"):
+        backend.run(problem, nsteps=60, n_steps=60, **QUIET)
+    # check_every: steps between autocorrelation estimates
+    result = backend.run(problem, seed=1, nwalkers=8, nsteps=60, check_every=15, **QUIET)
+    assert list(result.extras["tau_steps"]) == [15, 30, 45, 60]
+    for bad in ({"check_every": 0}, {"check_every": 2.5}, {"tau_factor": -1}):
+        with pytest.raises(socca.SoccaError, match=next(iter(bad))):
+            backend.run(problem, nsteps=10, **bad, **QUIET)
+
+
+def test_tau_factor_sets_the_convergence_length(problem):
+    # a chain of 5 (not 50) autocorrelation times is enough here: it stops much earlier
+    result = backend.run(
+        problem, seed=2, nsteps=20000, converge=True, tau_factor=5, check_every=20, **QUIET
+    )
+    n, tau = result.extras["nsteps"], result.extras["tau"]
+    assert result.extras["converged"] and n % 20 == 0
+    assert 5 * tau.max() < n < backend.TAU_FACTOR * tau.max()
+
+
+def test_too_few_walkers_are_raised_to_twice_ndim(problem):
+    with pytest.warns(UserWarning, match=r"nwalkers=4 is below 2 \* ndim = 6.*using nwalkers=6"):
+        result = backend.run(problem, seed=1, nwalkers=4, nsteps=10, **QUIET)
+    assert result.sampler.nwalkers == 6 and result.samples.shape == (60, 3)
+
+
 def test_converge_keeps_given_discard_and_thin(problem):
     result = backend.run(problem, seed=2, nsteps=5000, converge=True, discard=50, thin=3, **QUIET)
     assert result.extras["converged"]
@@ -199,6 +231,7 @@ def test_checkpoint_refuses_foreign_file(problem, tmp_path):
 KILLED = """
 import sys, time
 sys.path.insert(0, {root!r})
+import socca
 from socca.inference.backends import emcee as backend
 from tests.inference.analytic import GaussianProblem
 

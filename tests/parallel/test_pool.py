@@ -57,6 +57,33 @@ def test_foreign_pool_evaluates_like_the_local_problem(small_fit):
     assert pickle.loads(pickle.dumps(recipe)).key == recipe.key
 
 
+def test_multipool_of_the_parallel_tutorial():
+    import socca
+    from socca.pool.mp import MultiPool
+
+    assert socca.pool.mp.MultiPool is MultiPool and socca.pool.Pool is parallel.Pool
+    # socca's own pool under another name: workers build the problem once (tested above)
+    with MultiPool(processes=3, threads=1) as pool:
+        assert isinstance(pool, parallel.Pool) and pool.processes == pool.size == 3
+        assert pool.is_master() and not pool.is_worker()
+        assert repr(pool) == "socca.pool.mp.MultiPool(processes=3, threads=1) [idle]"
+        session = Session("nautilus", {"pool": pool})
+        assert session.mode == "pool" and session._new_pool is pool  # not wrapped as foreign
+    assert not pool.open
+
+
+def test_prior_evidence_problem_travels_to_workers(small_fit):
+    from socca.inference.noise_run import prior_problem
+
+    thetas = np.asarray(small_fit.prior_transform(np.random.default_rng(2).uniform(size=(5, 2))))
+    recipe = Recipe(functools.partial(prior_problem, small_fit.mod, small_fit.img))
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        pool = ForeignPool(executor)
+        pool.bind(recipe)
+        values = pool.evaluate(thetas)
+    np.testing.assert_allclose(values, np.asarray(small_fit.log_prior(thetas)), rtol=1e-12)
+
+
 def test_worker_env_limits_threads(monkeypatch):
     monkeypatch.delenv("XLA_FLAGS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
@@ -215,7 +242,7 @@ def test_only_rank_0_prints_and_writes(clean_env, small_fit, tmp_path, capsys):
     samples = np.random.default_rng(0).normal([8.5e-4, 0.96], [2.5e-5, 0.04], (200, 2))
     saved = fit._result, fit.method, fit._prior_result
     fit._result, fit.method = Result(samples, np.ones(200), logz=538.0), "nautilus"
-    fit._prior_result = (Result(samples, np.ones(200), logz=5.0), 4.0)
+    fit._prior_result = Result(samples, np.ones(200), logz=5.0)
     try:
         clean_env.setenv("PMI_SIZE", "2")
         clean_env.setenv("PMI_RANK", "1")

@@ -156,8 +156,11 @@ def test_bad_format_fails_before_drawing(optimizer_fit, tmp_path):
 
 
 def test_figure_size_dpi_and_gridspec(optimizer_fit):
-    fig = optimizer_fit.plot.comparison(fx=9, fy=3, dpi=72, gs_kwargs=dict(wspace=0.4))
-    assert tuple(fig.get_size_inches()) == (9, 3) and fig.dpi == 72
+    # fx and fy scale the default size (15 x 4.6 inches), as in the other implementation
+    assert tuple(optimizer_fit.plot.comparison().get_size_inches()) == (15, 4.6)
+    fig = optimizer_fit.plot.comparison(fx=0.6, fy=0.5, dpi=72, gs_kwargs=dict(wspace=0.4))
+    np.testing.assert_allclose(fig.get_size_inches(), (0.6 * 15, 0.5 * 4.6))
+    assert fig.dpi == 72
     assert fig.get_layout_engine() is None  # explicit spacing: no constrained layout
     assert top_gridspec(fig).wspace == 0.4
     fig = optimizer_fit.plot.comparison(gs_kwargs=dict(width_ratios=[1, 1, 2]))
@@ -171,6 +174,22 @@ def test_component_selection(optimizer_fit):
     _, model, resid = (im.get_array() for im in panels(fig))
     np.testing.assert_allclose(model.data, likelihood_model(fit, component=0), rtol=1e-12)
     assert np.ma.median(resid) == pytest.approx(0.1, abs=0.02)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "big", True])
+def test_bad_scale_factor(optimizer_fit, bad):
+    with pytest.raises(ValueError, match="scale factor of the default figure size"):
+        optimizer_fit.plot.comparison(fx=bad)
+
+
+def test_usebest_in_model_kwargs(sampled_fit):
+    fit = sampled_fit
+    expected = likelihood_model(fit, usebest=True)
+    best = panels(fit.plot.comparison(model_kwargs=dict(usebest=True)))[1].get_array()
+    np.testing.assert_allclose(best.data, expected, rtol=1e-12)
+    # the model_kwargs entry wins over the argument (the median of draws would differ)
+    chosen = fit.plot.comparison(usebest=False, model_kwargs=dict(usebest=True))
+    np.testing.assert_allclose(panels(chosen)[1].get_array().data, expected, rtol=1e-12)
 
 
 def test_model_kwargs(optimizer_fit):

@@ -125,6 +125,18 @@ def test_default_ranges_are_sigma_times_std_clipped_to_the_posterior(sampled_fit
     np.testing.assert_allclose(wide, expected)
 
 
+def test_sigma_none_shows_the_full_range(sampled_fit):
+    fit = sampled_fit
+    fig = fit.plot.corner(sigma=None, quantiles=())
+    low, high = fit.samples.min(axis=0), fit.samples.max(axis=0)
+    for i, ax in enumerate(diagonal(fig)):
+        np.testing.assert_allclose(ax.get_xlim(), (low[i], high[i]))
+    # a stray low-weight draw is part of the full range (but not of the default one)
+    samples = np.array([[0.0], [1.0], [2.0], [40.0]])
+    weights = np.array([1.0, 1.0, 1.0, 1e-6]) / 3.000001
+    assert default_ranges(samples, weights, None) == [(0.0, 40.0)]
+
+
 def test_default_ranges_ignore_a_stray_low_weight_draw():
     rng = np.random.default_rng(0)
     samples = np.concatenate([rng.normal(0.0, 1.0, (4000, 1)), [[40.0]]])

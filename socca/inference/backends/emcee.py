@@ -3,18 +3,23 @@
 Options (besides ``checkpoint``, ``resume``, ``seed`` and ``progress``)
 -----------------------------------------------------------------------
 nwalkers : int, default ``max(2 * ndim + 2, 32)``
-    Number of walkers; on resume, defaults to the checkpoint's.
-nsteps : int, default 5000
+    Number of walkers; on resume, defaults to the checkpoint's. emcee needs
+    at least ``2 * ndim``: fewer are raised to ``2 * ndim``, with a warning.
+nsteps (alias ``n_steps``) : int, default 5000
     Total length of the chain in steps, counting steps restored from a
     checkpoint.
-discard, thin : int, optional
+discard (alias ``n_burn``), thin : int, optional
     Burn-in steps dropped and thinning of the returned samples. Default 0 and
     1, or, with ``converge=True``, ``int(2 * max(tau))`` and
     ``max(1, int(min(tau) / 2))``.
 converge : bool, default False
-    Stop before ``nsteps`` once the chain is longer than 50 autocorrelation
-    times for every parameter and no time changed by more than 1 % since the
-    previous check (checks every 100 steps).
+    Stop before ``nsteps`` once the chain is longer than ``tau_factor``
+    autocorrelation times for every parameter and no time changed by more
+    than 1 % since the previous check.
+check_every : int, default 100
+    Steps between two estimates of the autocorrelation time.
+tau_factor : float, default 50
+    Chain length, in autocorrelation times, that ``converge=True`` requires.
 checkpoint_every : float, default 10
     Seconds between checkpoint snapshots.
 
@@ -25,8 +30,8 @@ given, the log-probability is vectorised: emcee hands a whole half-ensemble
 to one call of the jit-compiled batch likelihood; with a ``pool`` (or
 ``vectorize=False``) walkers are evaluated one by one, through the pool.
 
-The autocorrelation time is estimated every 100 steps whether or not
-``converge`` is set; ``extras`` holds ``tau`` (final estimate per parameter),
+The autocorrelation time is estimated every ``check_every`` steps whether
+or not ``converge`` is set; ``extras`` holds ``tau`` (final estimate per parameter),
 ``tau_history`` (``(nchecks, ndim)``), ``tau_steps`` (chain length at each
 check), ``discard``, ``thin``, ``converged``, ``acceptance_fraction``,
 ``nsteps`` and ``ncall`` (likelihood evaluations inside the prior support).
@@ -68,6 +73,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import numbers
 import os
 import time
 import warnings
@@ -78,8 +84,14 @@ import emcee
 import h5py
 import numpy as np
 
+from socca.errors import InputError
 from socca.inference.accounting import Faults, flagged_functions
-from socca.inference.backends._common import FINGERPRINT, check_identity, identity
+from socca.inference.backends._common import (
+    FINGERPRINT,
+    check_identity,
+    identity,
+    resolve_aliases,
+)
 from socca.inference.results import Result
 
 EVIDENCE = False
@@ -91,6 +103,7 @@ CHECK_EVERY = 100  # steps between autocorrelation-time estimates
 TAU_FACTOR = 50  # converged chains are longer than this many autocorrelation times ...
 TAU_RTOL = 0.01  # ... whose estimates changed by less than this since the last check
 CHECKPOINT_EVERY = 10.0  # seconds between checkpoint snapshots
+ALIASES = {"n_steps": "nsteps", "n_burn": "discard"}  # spellings of other codes
 INIT_ROUNDS = 100  # prior draws of a whole ensemble tried for the starting walkers
 GROUP = "mcmc"  # emcee's HDFBackend group name
 META = "socca"
@@ -111,11 +124,13 @@ def run(
     seed=None,
     progress=True,
     nwalkers=None,
-    nsteps=DEFAULT_NSTEPS,
+    nsteps=None,
     discard=None,
     thin=None,
     converge=False,
     checkpoint_every=CHECKPOINT_EVERY,
+    check_every=CHECK_EVERY,
+    tau_factor=TAU_FACTOR,
     **options,
 ) -> Result:
     """Sample the posterior of ``problem`` with :class:`emcee.EnsembleSampler`.
@@ -134,10 +149,11 @@ def run(
         chain continues with the random state saved in the checkpoint.
     progress : bool
         Show emcee's progress bar.
-    nwalkers, nsteps, discard, thin, converge, checkpoint_every
+    nwalkers, nsteps, discard, thin, converge, checkpoint_every, check_every, tau_factor
         See the module documentation.
     **options
-        Forwarded to :class:`emcee.EnsembleSampler` or its ``sample`` method.
+        Forwarded to :class:`emcee.EnsembleSampler` or its ``sample`` method;
+        ``n_steps`` and ``n_burn`` are aliases of ``nsteps`` and ``discard``.
 
     Returns
     -------
@@ -149,8 +165,18 @@ def run(
     TypeError
         For options neither emcee nor this backend knows.
     ValueError
-        For a checkpoint made for another problem, or ``discard >= nsteps``.
+        For a checkpoint made for another problem, ``discard >= nsteps``, an
+        option given under two names, or a non-positive ``check_every`` or
+        ``tau_factor``.
     """
+    named = resolve_aliases(
+        {k: v for k, v in (("nsteps", nsteps), ("discard", discard)) if v is not None}
+        | {k: options.pop(k) for k in ALIASES if k in options},
+        ALIASES,
+    )
+    nsteps = int(named.get("nsteps", DEFAULT_NSTEPS))
+    discard = named.get("discard")
+    check = _Checks(_positive_int("check_every", check_every), _positive("tau_factor", tau_factor))
     ctor_opts, sample_opts = _split_options(options)
     if discard is not None and discard >= nsteps:
         raise ValueError(f"discard={discard} leaves no samples out of nsteps={nsteps}")
@@ -174,9 +200,9 @@ def run(
     else:
         sampler.random_state = np.random.RandomState(rng.integers(2**32)).get_state()
         state = _initial_state(problem, logpost, nwalkers, rng)
-    loop = _Loop(nsteps, converge, store, progress, sample_opts)
+    loop = _Loop(nsteps, converge, store, progress, sample_opts, check)
     loop.advance(sampler, state, history, logpost)
-    result = _result(sampler, history, discard, thin, converge, logpost.ncall)
+    result = _result(sampler, history, discard, thin, converge, logpost.ncall, check)
     return logpost.faults.report(result, "emcee")
 
 
@@ -203,7 +229,27 @@ def _split_options(options):
     )
 
 
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InputError(f"emcee: {name} must be a positive integer (steps), got {value!r}")
+    return int(value)
+
+
+def _positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise InputError(f"emcee: {name} must be a positive number, got {value!r}")
+    return float(value)
+
+
 def _nwalkers(nwalkers, ndim, saved):
+    if nwalkers is not None and int(nwalkers) < 2 * ndim:
+        warnings.warn(
+            f"emcee: nwalkers={nwalkers} is below 2 * ndim = {2 * ndim}, the fewest walkers "
+            f"emcee accepts for {ndim} free parameters; using nwalkers={2 * ndim}",
+            UserWarning,
+            stacklevel=4,
+        )
+        nwalkers = 2 * ndim
     if saved is None:
         return int(nwalkers) if nwalkers is not None else max(2 * ndim + 2, MIN_WALKERS)
     if nwalkers is not None and int(nwalkers) != saved.nwalkers:
@@ -268,12 +314,20 @@ def _initial_state(problem, logpost, nwalkers, rng):
 # --------------------------------------------------------------------------- sampling
 
 
-def _converged(history):
-    """The emcee recipe: long enough, and the time estimates have settled."""
-    if len(history) < 2:
-        return False
-    (n, tau), (_, previous) = history[-1], history[-2]
-    return bool(np.all(n > TAU_FACTOR * tau) and np.all(np.abs(previous - tau) < TAU_RTOL * tau))
+@dataclass(frozen=True)
+class _Checks:
+    """When the autocorrelation time is estimated, and when the chain counts as converged."""
+
+    every: int = CHECK_EVERY  # steps between estimates
+    factor: float = TAU_FACTOR  # converged chains are longer than this many times
+
+    def converged(self, history):
+        """The emcee recipe: long enough, and the time estimates have settled."""
+        if len(history) < 2:
+            return False
+        (n, tau), (_, previous) = history[-1], history[-2]
+        long_enough = np.all(n > self.factor * tau)
+        return bool(long_enough and np.all(np.abs(previous - tau) < TAU_RTOL * tau))
 
 
 @dataclass
@@ -285,19 +339,20 @@ class _Loop:
     store: _Snapshots | None
     progress: bool
     sample_opts: dict
+    checks: _Checks = _Checks()
 
     def advance(self, sampler, state, history, logpost):
         """Run ``sampler`` on from ``state``, appending ``(step, tau)`` to ``history``."""
         remaining = self.nsteps - sampler.iteration
-        if remaining <= 0 or (self.converge and _converged(history)):
+        if remaining <= 0 or (self.converge and self.checks.converged(history)):
             return
         try:
             for _ in sampler.sample(
                 state, iterations=remaining, progress=self.progress, **self.sample_opts
             ):
-                if sampler.iteration % CHECK_EVERY == 0:
+                if sampler.iteration % self.checks.every == 0:
                     history.append((sampler.iteration, _tau(sampler)))
-                    if self.converge and _converged(history):
+                    if self.converge and self.checks.converged(history):
                         break
                 if self.store is not None:
                     self.store.publish(sampler, history, logpost.ncall, force=False)
@@ -328,9 +383,9 @@ def _burn_in(tau, discard, thin, converge, nsteps):
     return min(int(discard), nsteps - 1), int(thin)
 
 
-def _result(sampler, history, discard, thin, converge, ncall):
+def _result(sampler, history, discard, thin, converge, ncall, checks=_Checks()):
     tau = _tau(sampler)
-    done = _converged(history)
+    done = checks.converged(history)
     if converge and not done:
         warnings.warn(
             f"emcee did not converge in {sampler.iteration} steps (tau = {tau}); "
