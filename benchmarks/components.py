@@ -184,7 +184,7 @@ def _composites():
     def bridge(cls):
         return cls(xc=RA, yc=DEC, theta=0.4, rs=scale(10, 60), Is=amplitude(), e=0.5)
 
-    yield "Disk (Sersic, sech², 64 bins)", "inc, re, Ie, zs", disk
+    yield "Disk (Sersic, sech², 200 bins)", "inc, re, Ie, zs", disk
     yield "SimpleBridge", "rs, Is", lambda: bridge(SimpleBridge)
     yield "MesaBridge", "rs, Is", lambda: bridge(MesaBridge)
 
